@@ -1,0 +1,59 @@
+"""Rate schedules: how often something happens by hour of day and by weekday.
+
+A :class:`Schedule` holds 24 relative hourly weights and 7 weekday multipliers
+(Monday first). Scenarios sample event times from it; kernels receive its arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Schedule", "stack_hour_cdfs"]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Hour-of-day weights and weekday multipliers of an activity.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, e.g. ``"daytime"``.
+    hourly : tuple of 24 float
+        Relative weight of each hour 0..23 (any positive scale); normalised on use.
+    weekday : tuple of 7 float
+        Rate multiplier for Monday..Sunday; 1.0 means the base rate.
+    """
+
+    name: str
+    hourly: tuple[float, ...]
+    weekday: tuple[float, ...] = (1.0,) * 7
+
+    def __post_init__(self) -> None:
+        if len(self.hourly) != 24 or min(self.hourly) < 0 or sum(self.hourly) <= 0:
+            raise ValueError(
+                f"Schedule {self.name!r} needs 24 non-negative hourly weights with a positive "
+                f"sum. Got {len(self.hourly)} weights."
+            )
+        if len(self.weekday) != 7 or min(self.weekday) < 0:
+            raise ValueError(
+                f"Schedule {self.name!r} needs 7 non-negative weekday multipliers. "
+                f"Got {self.weekday!r}."
+            )
+
+    def hour_cdf(self) -> np.ndarray:
+        """Cumulative distribution over hours, shape (24,), last value exactly 1."""
+        cdf = np.cumsum(np.asarray(self.hourly, dtype=np.float64))
+        return cdf / cdf[-1]
+
+    def sample_seconds(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Seconds after midnight (int64, shape ``(size,)``) drawn from the hourly profile."""
+        hours = np.searchsorted(self.hour_cdf(), rng.random(size), side="right")
+        return hours * 3600 + rng.integers(0, 3600, size)
+
+
+def stack_hour_cdfs(schedules: list[Schedule]) -> np.ndarray:
+    """Hour CDFs of several schedules, shape (len(schedules), 24), for kernels."""
+    return np.stack([s.hour_cdf() for s in schedules])

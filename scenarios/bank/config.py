@@ -1,0 +1,74 @@
+"""Configuration schema of the bank scenario (defaults live in ``default.toml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rules.financial_crime import FRAUD_TYPOLOGIES, LAUNDERING_TYPOLOGIES
+from simulations.params import Interval, Options, Param
+
+__all__ = ["DEFAULT_CONFIG", "SCHEMA", "CASE_RATE"]
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
+
+CASE_RATE = Param(
+    "float", Interval(float, 0.0, 365.0), "cases started per customer per year", "1/year"
+)
+_RATE_PER_MONTH = Interval(float, 0.0, 30.0)
+
+SCHEMA = {
+    "run": {
+        "seed": Param("int", Interval(int, 0, 2**63 - 1), "root seed of every random stream"),
+        "start_date": Param("date", None, "first simulated day"),
+        "days": Param("int", Interval(int, 1, 3660), "number of simulated days", "days"),
+        "shard_size": Param(
+            "int", Interval(int, 100, 10_000_000),
+            "customers per shard; transfers and rings stay inside a shard", "customers",
+        ),
+        "chunk_days": Param(
+            "int", Interval(int, 1, 366), "days simulated between writes (bounds memory)", "days"
+        ),
+    },
+    "population": {
+        "n_customers": Param("int", Interval(int, 1, 10**9), "number of customers"),
+        "n_merchants": Param(
+            "int", Interval(int, 20, 10**8), "number of merchants (at least one per category)"
+        ),
+        "mule_fraction": Param(
+            "float", Interval(float, 0.0, 0.5, closed="neither"),
+            "share of accounts controlled as mules by criminals",
+        ),
+        "median_monthly_income": Param(
+            "float", Interval(float, 0.0, None, closed="neither"),
+            "median net monthly income of working-age customers", "USD",
+        ),
+        "locale": Param(
+            "str", Options(["en_US", "en_GB", "en_CA", "en_AU"]), "Faker locale of names"
+        ),
+    },
+    "behaviour": {
+        "card_payments_per_day": Param(
+            "float", Interval(float, 0.0, 50.0), "mean card payments per customer per day", "1/day"
+        ),
+        "cash_withdrawals_per_month": Param(
+            "float", _RATE_PER_MONTH, "ATM withdrawals per customer per month", "1/month"
+        ),
+        "cash_deposits_per_month": Param(
+            "float", _RATE_PER_MONTH, "cash deposits per customer per month", "1/month"
+        ),
+        "transfers_per_month": Param(
+            "float", _RATE_PER_MONTH, "transfers to other customers per month", "1/month"
+        ),
+        "in_region_share": Param(
+            "float", Interval(float, 0.0, 1.0), "share of card payments in the home region"
+        ),
+    },
+    "fraud": {t.name: CASE_RATE for t in FRAUD_TYPOLOGIES},
+    "laundering": {
+        **{t.name: CASE_RATE for t in LAUNDERING_TYPOLOGIES},
+        "reporting_threshold": Param(
+            "float", Interval(float, 0.0, None, closed="neither"),
+            "cash amount that triggers a currency transaction report", "USD",
+        ),
+    },
+}  # fmt: skip

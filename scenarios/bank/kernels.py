@@ -1,0 +1,323 @@
+"""Numba step kernels of the bank scenario over columnar state.
+
+Array layout
+------------
+Money is int64 cents; times are int64 seconds since the run's first midnight. Customers
+are addressed by their local row in the shard (0..n-1); -1 means "outside the bank".
+
+``cand`` : int64 (capacity, N_CAND) — candidate transactions not yet settled, one per row,
+    columns ``C_*``. ``C_AMOUNT`` holds cents, or for ``MODE_BALANCE_FRACTION`` the fraction
+    of the source's positive balance in millionths, resolved when the row settles.
+``out`` : int64 (N_OUT, capacity) — settled transactions, one per column (column-major so each
+    output field is a contiguous row), fields ``O_*``. Balances of an external side are
+    undefined and masked on output.
+
+A day runs in two kernels: :func:`generate_day` appends every customer's and every crime
+case's candidates (cases may reach into later days), then :func:`settle` takes the
+candidates due before the day ends, sorts them by time (ties by creation order), and books
+them one by one: a debit that would take the source below its overdraft limit is declined
+and moves nothing. All randomness comes from the shard's ``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "Customers", "Behaviour", "Crime", "generate_day", "settle", "new_candidates",
+    "new_output", "N_CAND", "N_OUT", "MODE_FIXED", "MODE_BALANCE_FRACTION",
+]  # fmt: skip
+
+C_T, C_TYPE, C_CHAN, C_SRC, C_DST, C_MERCH, C_AMOUNT, C_MODE, C_FTYPE, C_CASE = range(10)
+N_CAND = 10
+(O_T, O_TYPE, O_CHAN, O_STATUS, O_AMOUNT, O_SRC, O_DST, O_MERCH, O_SRC_BEFORE, O_SRC_AFTER,
+ O_DST_BEFORE, O_DST_AFTER, O_FTYPE, O_CASE) = range(14)  # fmt: skip
+N_OUT = 14
+MODE_FIXED, MODE_BALANCE_FRACTION = 0, 1
+_MILLION = 1_000_000
+_MIN_FRACTION_CENTS = 100  # a fraction-of-balance payment is at least one dollar
+
+# Role and amount-rule codes: indices into rules.typology.ROLES / AMOUNT_RULES.
+R_EXTERNAL, R_VICTIM, R_HUB, R_MEMBER, R_NEXT, R_FIRST, R_MERCHANT, R_MERCHANT_HIGH = range(8)
+A_LOGNORMAL, A_UNIFORM, A_BALANCE, A_THRESHOLD, A_RECEIVED, A_SPLIT = range(6)
+MAX_RING = 64
+
+Customers = namedtuple(
+    "Customers",
+    "card_rate pay_day pay_second income_cents bill_day bill_cents bill_merchant region "
+    "mules victims",
+)
+"""Per-customer arrays of one shard (see ``scenarios.bank.population``); ``mules`` and
+``victims`` are local rows of mule and ordinary accounts."""
+
+Behaviour = namedtuple(
+    "Behaviour",
+    "codes rates cat_cdf cat_mu cat_sigma cat_online cat_schedule schedule_cdf "
+    "schedule_weekday card_weekday cash_cents cash_cdf bill_variable merchant_order "
+    "merchant_offsets n_regions",
+)
+"""Normal-behaviour tables: ``codes`` int64 = [SALARY, BILL, PAYMENT, CASH_OUT, CASH_IN,
+TRANSFER, direct_credit, direct_debit, card_present, online, atm, branch, mobile,
+overnight schedule, cash schedule, transfer schedule]; ``rates`` float64 = [P(cash out),
+P(cash in), P(transfer)] per customer-day, in-region share."""
+
+Crime = namedtuple("Crime", "steps bounds start_cdf p_case threshold_cents high_categories")
+"""Compiled typologies (``rules.typology.CompiledTypologies``), case probability per
+customer-day of each, reporting threshold in cents, and high-value category codes."""
+
+
+@nb.njit(cache=True)
+def new_candidates(capacity):
+    return np.empty((max(capacity, 16), N_CAND), dtype=np.int64)
+
+
+@nb.njit(cache=True)
+def new_output(capacity):
+    return np.empty((N_OUT, max(capacity, 16)), dtype=np.int64)
+
+
+@nb.njit(cache=True)
+def _push(cand, m, t, kind, channel, src, dst, merchant, amount, mode, ftype, case):
+    if m == cand.shape[0]:
+        bigger = np.empty((2 * m, N_CAND), dtype=np.int64)
+        bigger[:m] = cand
+        cand = bigger
+    row = cand[m]
+    row[C_T], row[C_TYPE], row[C_CHAN], row[C_SRC], row[C_DST] = t, kind, channel, src, dst
+    row[C_MERCH], row[C_AMOUNT], row[C_MODE], row[C_FTYPE], row[C_CASE] = (
+        merchant, amount, mode, ftype, case,
+    )  # fmt: skip
+    return cand, m + 1
+
+
+@nb.njit(cache=True)
+def _seconds(cdf, rng):
+    hour = np.searchsorted(cdf, rng.random(), side="right")
+    return min(hour, 23) * 3600 + rng.integers(0, 3600)
+
+
+@nb.njit(cache=True)
+def _merchant(category, region, beh, rng):
+    """A merchant row of ``category``, in ``region`` with the in-region share if any exist."""
+    cell = category * beh.n_regions + region
+    lo, hi = beh.merchant_offsets[cell], beh.merchant_offsets[cell + 1]
+    if hi == lo or rng.random() >= beh.rates[3]:
+        lo = beh.merchant_offsets[category * beh.n_regions]
+        hi = beh.merchant_offsets[(category + 1) * beh.n_regions]
+    return beh.merchant_order[lo + rng.integers(0, hi - lo)]
+
+
+@nb.njit(cache=True)
+def _customer_day(i, t0, weekday, dom, dim, cust, beh, rng, cand, m):
+    """Append customer ``i``'s ordinary transactions of the day starting at ``t0``."""
+    c = beh.codes
+    if dom == min(cust.pay_day[i], dim):
+        cand, m = _push(cand, m, t0 + cust.pay_second[i], c[0], c[6], -1, i, -1,
+                        cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
+    for slot in range(cust.bill_day.shape[1]):
+        day = cust.bill_day[i, slot]
+        if day > 0 and min(day, dim) == dom:
+            amount = cust.bill_cents[i, slot]
+            if beh.bill_variable[slot]:
+                amount = np.int64(amount * (0.85 + 0.3 * rng.random()))
+            t = t0 + _seconds(beh.schedule_cdf[c[13]], rng)
+            cand, m = _push(cand, m, t, c[1], c[7], i, -1, cust.bill_merchant[i, slot], amount,
+                            MODE_FIXED, 0, -1)  # fmt: skip
+    for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
+        cat = np.searchsorted(beh.cat_cdf, rng.random(), side="right")
+        t = t0 + _seconds(beh.schedule_cdf[beh.cat_schedule[cat]], rng)
+        merchant = _merchant(cat, cust.region[i], beh, rng)
+        amount = max(np.int64(50), np.int64(rng.lognormal(beh.cat_mu[cat], beh.cat_sigma[cat])))
+        channel = c[9] if rng.random() < beh.cat_online[cat] else c[8]
+        cand, m = _push(cand, m, t, c[2], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1)
+    cash = c[14]
+    if rng.random() < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
+        amount = beh.cash_cents[np.searchsorted(beh.cash_cdf, rng.random(), side="right")]
+        t = t0 + _seconds(beh.schedule_cdf[cash], rng)
+        cand, m = _push(cand, m, t, c[3], c[10], i, -1, -1, amount, MODE_FIXED, 0, -1)
+    if rng.random() < beh.rates[1]:
+        amount = np.int64(rng.lognormal(np.log(20_000.0), 0.8))
+        channel = c[11] if rng.random() < 0.5 else c[10]
+        t = t0 + _seconds(beh.schedule_cdf[cash], rng)
+        cand, m = _push(cand, m, t, c[4], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
+    n = cust.card_rate.shape[0]
+    if n > 1 and rng.random() < beh.rates[2]:
+        other = rng.integers(0, n - 1)
+        other += other >= i  # any customer but i
+        amount = max(np.int64(100), np.int64(rng.lognormal(np.log(8_000.0), 1.0)))
+        channel = c[12] if rng.random() < 0.7 else c[9]
+        t = t0 + _seconds(beh.schedule_cdf[c[15]], rng)
+        cand, m = _push(cand, m, t, c[5], channel, i, other, -1, amount, MODE_FIXED, 0, -1)
+    return cand, m
+
+
+@nb.njit(cache=True)
+def _account(role, j, ring, ring_size, victim, hub):
+    if role == R_VICTIM:
+        return victim
+    if role == R_HUB:
+        return hub
+    if role == R_MEMBER:
+        return ring[j]
+    if role == R_NEXT:
+        return ring[(j + 1) % ring_size]
+    if role == R_FIRST:
+        return ring[0]
+    return -1
+
+
+@nb.njit(cache=True)
+def _slot(role, j, ring_size):
+    """Index into the case's 'received' memory: 0 victim, 1 hub, 2+k ring member k."""
+    if role == R_VICTIM:
+        return 0
+    if role == R_HUB:
+        return 1
+    if role == R_MEMBER:
+        return 2 + j
+    if role == R_NEXT:
+        return 2 + (j + 1) % ring_size
+    return 2
+
+
+@nb.njit(cache=True)
+def _draw_ring(ring, size, hub, mules, rng):
+    """Fill ``ring[:size]`` with distinct mules other than ``hub``; return ``size``."""
+    filled = 0
+    while filled < size:
+        candidate = mules[rng.integers(0, mules.shape[0])]
+        fresh = candidate != hub
+        for q in range(filled):
+            fresh = fresh and ring[q] != candidate
+        if fresh:
+            ring[filled] = candidate
+            filled += 1
+    return size
+
+
+@nb.njit(cache=True)
+def _case(k, case, t0, cust, beh, crime, rng, cand, m):
+    """Append every transaction of one case of typology ``k`` starting on day ``t0``."""
+    first, end = crime.bounds[k, 0], crime.bounds[k, 1]
+    ring_lo, ring_hi = crime.bounds[k, 2], crime.bounds[k, 3]
+    mules, victims = cust.mules, cust.victims
+    victim = victims[rng.integers(0, victims.shape[0])]
+    hub = mules[rng.integers(0, mules.shape[0])]
+    ring = np.empty(MAX_RING, dtype=np.int64)
+    ring_size = 0
+    if ring_hi > 0:
+        wanted = min(rng.integers(ring_lo, ring_hi + 1), mules.shape[0] - 1, MAX_RING)
+        ring_size = _draw_ring(ring, wanted, hub, mules, rng)
+    received = np.full(2 + MAX_RING, -1, dtype=np.int64)
+    clock = t0 + _seconds(crime.start_cdf[k], rng)
+    for s in range(first, end):
+        step = crime.steps[s]
+        src_role, dst_role, rule = np.int64(step[0]), np.int64(step[1]), np.int64(step[4])
+        per_member = step[11] > 0
+        count = ring_size if per_member else rng.integers(np.int64(step[9]), np.int64(step[10]) + 1)
+        for j in range(count):
+            clock += np.int64(step[7] + (step[8] - step[7]) * rng.random())
+            src = _account(src_role, j, ring, ring_size, victim, hub)
+            dst = _account(dst_role, j, ring, ring_size, victim, hub)
+            merchant = -1
+            if dst_role == R_MERCHANT:
+                cat = np.searchsorted(beh.cat_cdf, rng.random(), side="right")
+                merchant = _merchant(cat, cust.region[src], beh, rng)
+            elif dst_role == R_MERCHANT_HIGH:
+                cat = crime.high_categories[rng.integers(0, crime.high_categories.shape[0])]
+                merchant = _merchant(cat, cust.region[src], beh, rng)
+            share = step[5] + (step[6] - step[5]) * rng.random()
+            mode = MODE_FIXED
+            if rule == A_LOGNORMAL:
+                amount = np.int64(step[5] * 100.0 * np.exp(step[6] * rng.standard_normal()))
+            elif rule == A_UNIFORM:
+                amount = np.int64(share * 100.0)
+            elif rule == A_BALANCE:
+                amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
+            elif rule == A_THRESHOLD:
+                amount = np.int64(share * crime.threshold_cents)
+            else:
+                amount = np.int64(share * received[_slot(src_role, j, ring_size)])
+                if rule == A_SPLIT:
+                    amount //= max(ring_size, 1)
+            amount = max(amount, np.int64(1))
+            if dst >= 0 and mode == MODE_FIXED:
+                received[_slot(dst_role, j, ring_size)] = amount
+            cand, m = _push(cand, m, clock, np.int64(step[2]), np.int64(step[3]), src, dst,
+                            merchant, amount, mode, k + 1, case)  # fmt: skip
+    return cand, m
+
+
+@nb.njit(cache=True)
+def generate_day(day, weekday, dom, dim, cust, beh, crime, rng, cand, m, n_cases):
+    """Append the candidates of simulated day ``day`` (0-based) for every customer and case.
+
+    ``n_cases`` (int64, one per typology) counts cases started so far in this shard and is
+    updated in place; case ids are ``sum over typologies`` so far, so they stay unique.
+    """
+    t0 = day * 86400
+    for i in range(cust.card_rate.shape[0]):
+        cand, m = _customer_day(i, t0, weekday, dom, dim, cust, beh, rng, cand, m)
+    if cust.mules.shape[0] < 2 or cust.victims.shape[0] < 1:
+        return cand, m
+    n = cust.card_rate.shape[0]
+    for k in range(crime.p_case.shape[0]):
+        for _ in range(rng.binomial(n, crime.p_case[k])):
+            case = n_cases.sum()
+            n_cases[k] += 1
+            cand, m = _case(k, case, t0, cust, beh, crime, rng, cand, m)
+    return cand, m
+
+
+@nb.njit(cache=True)
+def settle(cand, m, t_end, balance, overdraft, out, n_out):
+    """Book every candidate due before ``t_end`` in time order; keep the rest pending.
+
+    ``balance`` (int64 cents) is updated in place. Returns the (possibly grown) output
+    table, its new row count, and the number of candidates still pending (now at the
+    front of ``cand``, in creation order).
+    """
+    due = np.empty(m, dtype=np.int64)
+    n_due = 0
+    for r in range(m):
+        if cand[r, C_T] < t_end:
+            due[n_due] = r
+            n_due += 1
+    due = due[:n_due]
+    due = due[np.argsort(cand[due, C_T], kind="mergesort")]
+    if n_out + n_due > out.shape[1]:
+        bigger = np.empty((N_OUT, max(2 * out.shape[1], n_out + n_due)), dtype=np.int64)
+        bigger[:, :n_out] = out[:, :n_out]
+        out = bigger
+    for r in due:
+        row = cand[r]
+        src, dst, amount = row[C_SRC], row[C_DST], row[C_AMOUNT]
+        if row[C_MODE] == MODE_BALANCE_FRACTION:
+            amount = max(balance[src], 0) * amount // _MILLION
+            amount = max(amount, np.int64(_MIN_FRACTION_CENTS))
+        approved = src < 0 or balance[src] - amount >= -overdraft[src]
+        col = out[:, n_out]
+        col[O_T], col[O_TYPE], col[O_CHAN] = row[C_T], row[C_TYPE], row[C_CHAN]
+        col[O_STATUS], col[O_AMOUNT] = 0 if approved else 1, amount
+        col[O_SRC], col[O_DST], col[O_MERCH] = src, dst, row[C_MERCH]
+        col[O_FTYPE], col[O_CASE] = row[C_FTYPE], row[C_CASE]
+        if src >= 0:
+            col[O_SRC_BEFORE] = balance[src]
+            if approved:
+                balance[src] -= amount
+            col[O_SRC_AFTER] = balance[src]
+        if dst >= 0:
+            col[O_DST_BEFORE] = balance[dst]
+            if approved:
+                balance[dst] += amount
+            col[O_DST_AFTER] = balance[dst]
+        n_out += 1
+    kept = 0
+    for r in range(m):
+        if cand[r, C_T] >= t_end:
+            cand[kept] = cand[r]
+            kept += 1
+    return out, n_out, kept

@@ -1,0 +1,241 @@
+"""Customers, accounts and merchants of the bank scenario, built from a config and a seed.
+
+Customers are built shard by shard (shard ``s`` holds customers ``s*shard_size`` onward),
+each from its own random stream, so any worker can build any shard alone. Merchants are
+shared by all shards and built from a run-wide stream.
+
+Money is held in integer cents throughout (int64); tables convert to dollars on output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from agents.identities import company_names, draw_names
+from agents.population import Population
+from scenarios.bank import behaviour as B
+from simulations.seeding import GLOBAL_SHARD, stream
+
+__all__ = [
+    "AGE_BANDS",
+    "MerchantIndex",
+    "account_numbers",
+    "build_merchants",
+    "build_customers",
+    "shard_bounds",
+]
+
+AGE_BANDS = (
+    np.array([18, 25, 35, 45, 55, 65, 75]),
+    np.array([25, 35, 45, 55, 65, 75, 91]),
+    np.array([0.119, 0.175, 0.164, 0.159, 0.166, 0.124, 0.093]),
+)
+"""Adult age bands [low, high) and approximate shares of US adults (2020 Census, rounded);
+a placeholder until the population is calibrated to full census marginals."""
+
+_ACCOUNT_PRIME = 8_999_999_993
+_ACCOUNT_MULTIPLIER = 2_654_435_761
+_ACCOUNT_OFFSET = 1_234_567_891
+_BILL_SLOTS = ("housing", "utilities", "telecom")
+_CENTS = 100
+
+
+def account_numbers(customer_index: np.ndarray) -> np.ndarray:
+    """Ten-digit account numbers: a bijection of the customer index that reveals no order.
+
+    An affine map modulo a prime is one-to-one on [0, prime), so numbers never collide, and
+    neighbouring customers (and so the shard, the role, the build order) cannot be read back.
+    """
+    g = np.asarray(customer_index, dtype=np.int64)
+    return 1_000_000_000 + (g * _ACCOUNT_MULTIPLIER + _ACCOUNT_OFFSET) % _ACCOUNT_PRIME
+
+
+def shard_bounds(n_customers: int, shard_size: int) -> list[tuple[int, int]]:
+    """[start, stop) customer indices of each shard."""
+    return [(s, min(s + shard_size, n_customers)) for s in range(0, n_customers, shard_size)]
+
+
+@dataclass(frozen=True)
+class MerchantIndex:
+    """Merchants grouped by (category, region) for fast sampling.
+
+    Attributes
+    ----------
+    order : ndarray of int64, shape (n_merchants,)
+        Merchant row numbers sorted by category then region.
+    offsets : ndarray of int64, shape (n_categories * n_regions + 1,)
+        ``order[offsets[c*R + r]:offsets[c*R + r + 1]]`` are the merchants of category c in
+        region r; those of category c are ``order[offsets[c*R]:offsets[(c+1)*R]]``.
+    """
+
+    order: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def build(cls, category: np.ndarray, region: np.ndarray) -> MerchantIndex:
+        n_regions = len(B.REGIONS)
+        key = category.astype(np.int64) * n_regions + region
+        order = np.argsort(key, kind="stable")
+        counts = np.bincount(key, minlength=len(B.MERCHANT_CATEGORIES) * n_regions)
+        return cls(order.astype(np.int64), np.concatenate([[0], np.cumsum(counts)]))
+
+    def pick(
+        self,
+        category: np.ndarray,
+        region: np.ndarray,
+        in_region: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """One merchant row per request: in the region when asked and possible, else any."""
+        n_regions = len(B.REGIONS)
+        cell = category * n_regions + region
+        lo, hi = self.offsets[cell], self.offsets[cell + 1]
+        use_region = in_region & (hi > lo)
+        lo = np.where(use_region, lo, self.offsets[category * n_regions])
+        hi = np.where(use_region, hi, self.offsets[(category + 1) * n_regions])
+        return self.order[lo + (rng.random(len(cell)) * (hi - lo)).astype(np.int64)]
+
+
+# fmt: skip
+
+
+def build_merchants(config: dict, seed: int) -> tuple[Population, pa.Table]:
+    """All merchants: columns ``category``, ``region`` (codes), and the output table."""
+    rng = stream(seed, GLOBAL_SHARD, "merchants")
+    n = config["population"]["n_merchants"]
+    weights = np.array([c.weight for c in B.MERCHANT_CATEGORIES])
+    n_cat = len(weights)
+    # Every category gets a merchant first, so any category can always be paid.
+    category = np.concatenate(
+        [np.arange(n_cat), rng.choice(n_cat, size=n - n_cat, p=weights / weights.sum())]
+    ).astype(np.int8)
+    p_region = B.REGION_POPULATION / B.REGION_POPULATION.sum()
+    region = rng.choice(len(B.REGIONS), size=n, p=p_region).astype(np.int8)
+    merchants = Population({"category": category, "region": region})
+    table = pa.table({
+        "merchant_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+        "name": company_names(n, rng, config["population"]["locale"]),
+        "category": _labels(category, [c.name for c in B.MERCHANT_CATEGORIES]),
+        "region": _labels(region, B.REGIONS),
+    })  # fmt: skip
+    return merchants, table
+
+
+def _labels(codes: np.ndarray, names) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
+
+
+def build_customers(
+    config: dict, seed: int, shard: int, merchants: Population, index: MerchantIndex
+) -> tuple[Population, pa.Table, pa.Table]:
+    """Customers of one shard with their accounts.
+
+    Returns
+    -------
+    state : Population
+        Columnar state the simulation reads and updates (money in cents); bill columns
+        have shape (n, 3) for the housing, utilities and telecom slots (day 0 = no bill).
+    customers, accounts : pyarrow.Table
+        Output tables (the accounts' closing balances are added after the run).
+    """
+    pop, beh = config["population"], config["behaviour"]
+    start, stop = shard_bounds(pop["n_customers"], config["run"]["shard_size"])[shard]
+    n = stop - start
+    rng = stream(seed, shard, "population")
+    g = np.arange(start, stop, dtype=np.int64)
+
+    is_male = rng.random(n) < 0.495
+    band = rng.choice(len(AGE_BANDS[2]), size=n, p=AGE_BANDS[2] / AGE_BANDS[2].sum())
+    age = rng.integers(AGE_BANDS[0][band], AGE_BANDS[1][band]).astype(np.int16)
+    p_region = B.REGION_POPULATION / B.REGION_POPULATION.sum()
+    region = rng.choice(len(B.REGIONS), size=n, p=p_region).astype(np.int8)
+    age_factor = np.interp(
+        age, [18, 25, 35, 50, 64, 67, 90], [0.45, 0.8, 1.0, 1.15, 1.1, 0.65, 0.6]
+    )
+    income = pop["median_monthly_income"] * age_factor * rng.lognormal(0.0, 0.5, n)
+    income_cents = np.round(income * _CENTS).astype(np.int64)
+
+    segment = np.full(n, B.SEGMENTS.index("mass"), dtype=np.int8)
+    segment[income > 2.5 * pop["median_monthly_income"]] = B.SEGMENTS.index("affluent")
+    segment[(age < 23) & (income < pop["median_monthly_income"])] = B.SEGMENTS.index("student")
+    segment[age >= 67] = B.SEGMENTS.index("retired")
+    retired = segment == B.SEGMENTS.index("retired")
+
+    pay_day = np.where(retired, 3, rng.choice([1, 15, 25, 28], size=n)).astype(np.int8)
+    pay_second = rng.integers(2 * 3600, 6 * 3600, n).astype(np.int32)
+    overdraft_cents = np.round(B.SEGMENT_OVERDRAFT[segment] * _CENTS).astype(np.int64)
+    opening_cents = np.round(income_cents * rng.uniform(0.2, 1.5, n)).astype(np.int64)
+    card_rate = (
+        beh["card_payments_per_day"] * B.SEGMENT_CARD_ACTIVITY[segment] * rng.gamma(4.0, 0.25, n)
+    )
+
+    bill_day, bill_cents, bill_merchant = _bills(n, retired, income_cents, region, beh, rng,
+                                                 index)  # fmt: skip
+    is_mule = np.zeros(n, dtype=bool)
+    n_mules = min(n // 2, max(2, int(round(pop["mule_fraction"] * n))))
+    is_mule[rng.choice(n, size=n_mules, replace=False)] = True
+
+    state = Population({
+        "account_id": account_numbers(g), "region": region, "segment": segment,
+        "income_cents": income_cents, "pay_day": pay_day, "pay_second": pay_second,
+        "overdraft_cents": overdraft_cents, "opening_cents": opening_cents,
+        "card_rate": card_rate, "bill_day": bill_day, "bill_cents": bill_cents,
+        "bill_merchant": bill_merchant, "is_mule": is_mule,
+    })  # fmt: skip
+    first, last = draw_names(is_male, rng, pop["locale"])
+    start_day = np.datetime64(dt.date.fromisoformat(config["run"]["start_date"]), "D")
+    birth = start_day - (age.astype(np.int64) * 365 + rng.integers(0, 365, n)).astype(
+        "timedelta64[D]"
+    )
+    customers = pa.table(
+        {
+            "customer_id": pa.array(g + 1),
+            "first_name": first,
+            "last_name": last,
+            "sex": _labels(is_male.astype(np.int8), B.SEXES),
+            "birth_date": pa.array(birth),
+            "age": pa.array(age),
+            "region": _labels(region, B.REGIONS),
+            "segment": _labels(segment, B.SEGMENTS),
+            "monthly_income": pa.array(income_cents / _CENTS),
+        }
+    )
+    accounts = pa.table(
+        {
+            "account_id": pa.array(state["account_id"]),
+            "customer_id": pa.array(g + 1),
+            "overdraft_limit": pa.array(overdraft_cents / _CENTS),
+            "opening_balance": pa.array(opening_cents / _CENTS),
+            "is_mule": pa.array(is_mule),
+        }
+    )
+    return state, customers, accounts
+
+
+def _bills(n, retired, income_cents, region, beh, rng, index):
+    """Monthly direct debits: housing (a share of income, on the 1st), utilities, telecom."""
+    slots = len(_BILL_SLOTS)
+    day = np.zeros((n, slots), dtype=np.int8)
+    cents = np.zeros((n, slots), dtype=np.int64)
+    merchant = np.full((n, slots), -1, dtype=np.int64)
+    categories = [c.name for c in B.MERCHANT_CATEGORIES]
+    pays_housing = rng.random(n) < np.where(retired, 0.5, 0.8)
+    for slot, name in enumerate(_BILL_SLOTS):
+        has = pays_housing if name == "housing" else np.ones(n, dtype=bool)
+        category = B.MERCHANT_CATEGORIES[categories.index(name)]
+        if name == "housing":
+            amount = income_cents * rng.uniform(0.22, 0.35, n)
+            day[:, slot] = np.where(has, 1, 0)
+        else:
+            amount = category.median * _CENTS * rng.lognormal(0.0, category.sigma, n)
+            day[:, slot] = np.where(has, rng.integers(5, 26, n), 0)
+        cents[:, slot] = np.where(has, np.round(amount), 0).astype(np.int64)
+        codes = np.full(n, categories.index(name), dtype=np.int64)
+        picked = index.pick(codes, region.astype(np.int64), rng.random(n) < beh["in_region_share"],
+                            rng)  # fmt: skip
+        merchant[:, slot] = np.where(has, picked, -1)
+    return day, cents, merchant

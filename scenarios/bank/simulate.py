@@ -1,0 +1,173 @@
+"""Drive one shard of the bank scenario through time, chunk by chunk.
+
+The shard's state (balances) lives here; each day is generated and settled by an engine:
+the Numba kernels (default) or the Mesa reference model. Both emit the same output table
+(see :mod:`scenarios.bank.kernels`), converted to Arrow by :mod:`scenarios.bank.tables`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from rules.financial_crime import TYPOLOGIES
+from rules.schedules import stack_hour_cdfs
+from rules.typology import compile_typologies
+from scenarios.bank import behaviour as B
+from scenarios.bank import kernels as K
+from scenarios.bank.population import MerchantIndex
+
+__all__ = ["ShardInputs", "kernel_inputs", "calendar_days", "run_kernel", "epoch_seconds"]
+
+_DAYS_PER_MONTH = 365.25 / 12
+
+
+@dataclass(frozen=True)
+class ShardInputs:
+    """Everything an engine needs for one shard (kernel namedtuples over numpy arrays)."""
+
+    customers: K.Customers
+    behaviour: K.Behaviour
+    crime: K.Crime
+    opening_cents: np.ndarray
+    overdraft_cents: np.ndarray
+
+
+def epoch_seconds(start_date: str) -> int:
+    """Unix time in seconds of midnight at the start of ``start_date`` (ISO date)."""
+    return calendar.timegm(dt.date.fromisoformat(start_date).timetuple())
+
+
+def calendar_days(start_date: str, days: int) -> np.ndarray:
+    """Per simulated day: weekday (Monday 0), day of month, days in month; shape (days, 3)."""
+    first = dt.date.fromisoformat(start_date)
+    rows = []
+    for d in range(days):
+        date = first + dt.timedelta(days=d)
+        rows.append((date.weekday(), date.day, calendar.monthrange(date.year, date.month)[1]))
+    return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+
+
+def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> ShardInputs:
+    """Translate the config, the shard's population and the rule tables into kernel inputs."""
+    beh, crime_cfg = config["behaviour"], {**config["fraud"], **config["laundering"]}
+    schedules = [s.name for s in B.SCHEDULES]
+    types = {name: code for code, name in enumerate(B.TRANSACTION_TYPES)}
+    channels = {name: code for code, name in enumerate(B.CHANNELS)}
+    codes = np.array(
+        [types[t] for t in ("SALARY", "BILL", "PAYMENT", "CASH_OUT", "CASH_IN", "TRANSFER")]
+        + [channels[c] for c in ("direct_credit", "direct_debit", "card_present", "online",
+                                 "atm", "branch", "mobile")]
+        + [schedules.index(s) for s in ("overnight", "cash", "evening")],
+        dtype=np.int64,
+    )  # fmt: skip
+    cards = B.CARD_CATEGORIES
+    weights = np.array([c.weight for c in cards])
+    cash_amounts, cash_p = B.CASH_WITHDRAWAL_AMOUNTS
+    behaviour = K.Behaviour(
+        codes=codes,
+        rates=np.array(
+            [
+                beh["cash_withdrawals_per_month"] / _DAYS_PER_MONTH,
+                beh["cash_deposits_per_month"] / _DAYS_PER_MONTH,
+                beh["transfers_per_month"] / _DAYS_PER_MONTH,
+                beh["in_region_share"],
+            ]
+        ),  # fmt: skip
+        cat_cdf=np.cumsum(weights) / weights.sum(),
+        cat_mu=np.log(np.array([c.median * 100.0 for c in cards])),
+        cat_sigma=np.array([c.sigma for c in cards]),
+        cat_online=np.array([c.online_share for c in cards]),
+        cat_schedule=np.array([schedules.index(c.schedule) for c in cards], dtype=np.int64),
+        schedule_cdf=stack_hour_cdfs(list(B.SCHEDULES)),
+        schedule_weekday=np.array([s.weekday for s in B.SCHEDULES]),
+        card_weekday=B.CARD_WEEKDAY.astype(np.float64),
+        cash_cents=(cash_amounts * 100).astype(np.int64),
+        cash_cdf=np.cumsum(cash_p) / cash_p.sum(),
+        bill_variable=np.array([False, True, False]),
+        merchant_order=index.order,
+        merchant_offsets=index.offsets,
+        n_regions=len(B.REGIONS),
+    )
+    compiled = compile_typologies(TYPOLOGIES, types, channels)
+    names = [c.name for c in B.MERCHANT_CATEGORIES]
+    crime = K.Crime(
+        steps=compiled.steps,
+        bounds=compiled.bounds,
+        start_cdf=compiled.start_cdf,
+        p_case=np.array([crime_cfg[name] / 365.0 for name in compiled.names]),
+        threshold_cents=np.int64(round(config["laundering"]["reporting_threshold"] * 100)),
+        high_categories=np.array([names.index(c) for c in B.HIGH_VALUE_CATEGORIES], np.int64),
+    )
+    is_mule = state["is_mule"]
+    customers = K.Customers(
+        card_rate=state["card_rate"],
+        pay_day=state["pay_day"].astype(np.int64),
+        pay_second=state["pay_second"].astype(np.int64),
+        income_cents=state["income_cents"],
+        bill_day=state["bill_day"].astype(np.int64),
+        bill_cents=state["bill_cents"],
+        bill_merchant=state["bill_merchant"],
+        region=state["region"].astype(np.int64),
+        mules=np.flatnonzero(is_mule).astype(np.int64),
+        victims=np.flatnonzero(~is_mule).astype(np.int64),
+    )
+    return ShardInputs(customers, behaviour, crime, state["opening_cents"],
+                       state["overdraft_cents"])  # fmt: skip
+
+
+def run_kernel(
+    inputs: ShardInputs, config: dict, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int, np.ndarray, np.ndarray]]:
+    """Simulate the shard with the Numba kernels, one chunk of days at a time.
+
+    Yields
+    ------
+    out, n, balance, n_cases
+        The chunk's output table and row count, the running balances (cents, updated in
+        place) and the cases started so far per typology.
+    """
+    run = config["run"]
+    days = calendar_days(run["start_date"], run["days"])
+    balance = inputs.opening_cents.copy()
+    n_cases = np.zeros(len(inputs.crime.p_case), dtype=np.int64)
+    expected = int(len(balance) * (config["behaviour"]["card_payments_per_day"] + 0.5))
+    cand, m = K.new_candidates(2 * expected), 0
+    for first in range(0, run["days"], run["chunk_days"]):
+        last = min(first + run["chunk_days"], run["days"])
+        out, n_out = K.new_output(expected * (last - first)), 0
+        for day in range(first, last):
+            weekday, dom, dim = days[day]
+            cand, m = K.generate_day(
+                day,
+                weekday,
+                dom,
+                dim,
+                inputs.customers,
+                inputs.behaviour,
+                inputs.crime,
+                rng,
+                cand,
+                m,
+                n_cases,
+            )
+            out, n_out, m = K.settle(cand, m, (day + 1) * 86400, balance,
+                                     inputs.overdraft_cents, out, n_out)  # fmt: skip
+        yield out, n_out, balance, n_cases
+
+
+def as_batches(
+    chunks, account_id: np.ndarray, shard: int, epoch_s: int
+) -> Iterator[pa.RecordBatch]:
+    """Convert engine chunks to transaction record batches with consecutive ids."""
+    from scenarios.bank.tables import transactions_batch
+
+    first_row = 0
+    for out, n, _, _ in chunks:
+        yield transactions_batch(out, n, account_id, shard, first_row, epoch_s)
+        first_row += n

@@ -1,0 +1,540 @@
+"""Event-log datasets: atomic dataset folders of Parquet or CSV part files.
+
+A dataset is a folder holding one sub-folder per table, each with part files
+``part-00000.parquet`` (or ``.csv``), and a ``manifest.json`` at the top that is
+written last.  :class:`DatasetWriter` builds the dataset in a hidden temporary
+sibling folder and renames it into place on :meth:`DatasetWriter.commit`, so the
+target path never holds an incomplete dataset.  :class:`TablePartWriter` streams
+Arrow record batches of one schema into one part file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import uuid
+import warnings
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from simulations.errors import ConfigError, OutputError
+
+__all__ = [
+    "FORMATS",
+    "MANIFEST_NAME",
+    "DatasetWriter",
+    "TablePartWriter",
+    "is_dataset",
+    "read_manifest",
+    "read_table",
+]
+
+MANIFEST_NAME = "manifest.json"
+FORMATS = ("parquet", "csv")
+
+_TMP_MARK = ".synthsim-tmp-"
+_OLD_MARK = ".synthsim-old-"
+_PART_RE = re.compile(r"^part-(\d+)\.(parquet|csv)$")
+
+
+def _check_fmt(fmt: str) -> str:
+    if fmt not in FORMATS:
+        allowed = ", ".join(FORMATS)
+        raise ConfigError(f"unknown output format {fmt!r}; expected one of: {allowed}")
+    return fmt
+
+
+def _show(path: Path) -> str:
+    """Render a path for a one-line message (``repr`` if it holds control characters)."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _fsync_dir(path: Path) -> None:
+    """Flush a directory entry to disk where the platform allows it (best effort)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def is_dataset(path: str | os.PathLike[str]) -> bool:
+    """Tell whether ``path`` is a dataset folder.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Folder to inspect.
+
+    Returns
+    -------
+    bool
+        True if ``path`` is a folder that holds ``manifest.json``.
+    """
+    p = Path(path)
+    return p.is_dir() and (p / MANIFEST_NAME).is_file()
+
+
+class DatasetWriter:
+    """Write a dataset folder atomically.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        Target dataset folder.
+    fmt : {"parquet", "csv"}
+        Format of the part files.
+    overwrite : bool
+        Replace an existing dataset at ``out``.  A non-empty folder that is not
+        a dataset is never replaced.
+
+    Raises
+    ------
+    ConfigError
+        If ``fmt`` is not one of :data:`FORMATS`.
+
+    Notes
+    -----
+    Used as a context manager, :meth:`open` is called on entry.  On exit the
+    temporary folder is removed unless :meth:`commit` succeeded, so an
+    exception inside the block (or a block that never commits) leaves nothing
+    behind.  Exceptions are never swallowed.
+    """
+
+    def __init__(
+        self, out: str | os.PathLike[str], *, fmt: str = "parquet", overwrite: bool = False
+    ) -> None:
+        self.out = Path(out)
+        self.fmt = _check_fmt(fmt)
+        self.overwrite = overwrite
+        self._target: Path | None = None
+        self._tmp: Path | None = None
+
+    @property
+    def tmp_dir(self) -> Path | None:
+        """The temporary folder while the writer is open, else None."""
+        return self._tmp
+
+    def _check_target(self, target: Path) -> None:
+        """Raise OutputError if ``target`` may not receive the dataset."""
+        shown = _show(target)
+        if target.is_symlink():
+            raise OutputError(f"{shown} is a symbolic link; pass the real folder path instead")
+        if not target.exists():
+            return
+        if not target.is_dir():
+            raise OutputError(f"{shown} exists and is not a folder; choose another output path")
+        if is_dataset(target):
+            if not self.overwrite:
+                raise OutputError(
+                    f"{shown} already holds a dataset; pass --overwrite to replace it"
+                )
+            return
+        try:
+            non_empty = any(target.iterdir())
+        except OSError as exc:
+            raise OutputError(f"cannot write to {shown}: {_reason(exc)}") from exc
+        if non_empty:
+            raise OutputError(
+                f"{shown} exists, is not empty and is not a synthsim dataset; "
+                "choose another output path or empty it yourself"
+            )
+
+    def open(self) -> Path:
+        """Check the target and create a temporary sibling folder.
+
+        Returns
+        -------
+        pathlib.Path
+            The temporary folder the dataset is written into.
+
+        Raises
+        ------
+        OutputError
+            If the target cannot be used or the parent folder is not writable.
+        RuntimeError
+            If the writer is already open.
+        """
+        if self._tmp is not None:
+            raise RuntimeError("DatasetWriter is already open")
+        target = Path(os.path.abspath(self.out))
+        if not target.name:
+            raise OutputError(f"cannot write to {_show(target)}: not a folder name")
+        self._check_target(target)
+        parent = target.parent
+        created: list[Path] = []
+        probe = parent
+        while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+            created.append(probe)
+            probe = probe.parent
+        tmp = parent / f".{target.name}{_TMP_MARK}{uuid.uuid4().hex}"
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            tmp.mkdir()
+        except OSError as exc:
+            for folder in created:  # deepest first: undo only what we made
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            raise OutputError(f"cannot write to {_show(target)}: {_reason(exc)}") from exc
+        self._target = target
+        self._tmp = tmp
+        return tmp
+
+    def _require_open(self) -> tuple[Path, Path]:
+        if self._tmp is None or self._target is None:
+            raise RuntimeError("DatasetWriter is not open; call open() first")
+        return self._target, self._tmp
+
+    def part_path(self, table: str, part: int) -> Path:
+        """Path of one part file inside the temporary folder.
+
+        Parameters
+        ----------
+        table : str
+            Table name; becomes a sub-folder name.
+        part : int
+            Non-negative part number.
+
+        Returns
+        -------
+        pathlib.Path
+            ``<tmp>/<table>/part-<part:05d>.<fmt>``; the table folder is created.
+
+        Raises
+        ------
+        ConfigError
+            If ``table`` is not a plain folder name or ``part`` is negative.
+        """
+        _, tmp = self._require_open()
+        if (
+            not table
+            or table.startswith(".")
+            or "/" in table
+            or "\\" in table
+            or not table.isprintable()
+        ):
+            raise ConfigError(f"invalid table name {table!r}: use a plain folder name")
+        if isinstance(part, bool) or not isinstance(part, int) or part < 0:
+            raise ConfigError(f"invalid part number {part!r}: expected an integer >= 0")
+        folder = tmp / table
+        folder.mkdir(exist_ok=True)
+        return folder / f"part-{part:05d}.{self.fmt}"
+
+    def commit(self, manifest: dict[str, Any]) -> Path:
+        """Write the manifest and move the dataset into place.
+
+        Parameters
+        ----------
+        manifest : dict
+            JSON-serialisable description of the dataset.
+
+        Returns
+        -------
+        pathlib.Path
+            The target folder, now holding the complete dataset.
+
+        Raises
+        ------
+        OutputError
+            If the target changed since :meth:`open` and may no longer be
+            replaced, or a rename fails.
+        """
+        target, tmp = self._require_open()
+        text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        staging = tmp / f"{MANIFEST_NAME}.tmp"
+        with open(staging, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(staging, tmp / MANIFEST_NAME)
+        _fsync_dir(tmp)
+
+        self._check_target(target)  # it may have changed since open()
+        shown = _show(target)
+        if target.exists():
+            old = target.parent / f".{target.name}{_OLD_MARK}{uuid.uuid4().hex}"
+            try:
+                os.rename(target, old)
+            except OSError as exc:
+                raise OutputError(f"cannot replace {shown}: {_reason(exc)}") from exc
+            try:
+                os.rename(tmp, target)
+            except OSError as exc:
+                try:
+                    os.rename(old, target)
+                except OSError:
+                    pass
+                raise OutputError(f"cannot write to {shown}: {_reason(exc)}") from exc
+            self._tmp = None
+            _fsync_dir(target.parent)
+            try:
+                shutil.rmtree(old)
+            except OSError as exc:
+                warnings.warn(
+                    f"dataset written to {shown}, but the old copy at {_show(old)} "
+                    f"could not be removed: {_reason(exc)}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+        else:
+            try:
+                os.rename(tmp, target)
+            except OSError as exc:
+                raise OutputError(f"cannot write to {shown}: {_reason(exc)}") from exc
+            self._tmp = None
+            _fsync_dir(target.parent)
+        return target
+
+    def abort(self) -> None:
+        """Remove the temporary folder if there is one (idempotent)."""
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp)
+
+    def __enter__(self) -> Self:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.abort()  # no-op after a successful commit
+            return
+        try:
+            self.abort()
+        except OSError:
+            pass  # never mask the exception that is propagating
+
+
+def _csv_schema(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with dictionary-typed fields replaced by their value type."""
+    fields = [
+        f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f for f in schema
+    ]
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+class TablePartWriter:
+    """Streams record batches of one schema to one part file (Parquet or CSV).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to write (replaced if it exists).
+    schema : pyarrow.Schema
+        Schema every written batch must have.
+    fmt : {"parquet", "csv"}
+        File format.
+
+    Notes
+    -----
+    Parquet files use snappy compression, dictionary encoding for the
+    dictionary-typed fields only, and column statistics; every :meth:`write`
+    becomes one or more row groups.  CSV files get a header line, dictionary
+    columns are written as their values and nulls as empty fields.  The same
+    batches always give byte-identical files.  A file with zero rows is still
+    valid and carries the schema (Parquet) or header (CSV).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, fmt: str) -> None:
+        self.path = Path(path)
+        self.schema = schema
+        self.fmt = _check_fmt(fmt)
+        self._rows = 0
+        self._closed = False
+        self._csv_schema: pa.Schema | None = None
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter
+        if fmt == "parquet":
+            dict_fields = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+            self._writer = pq.ParquetWriter(
+                str(self.path),
+                schema,
+                compression="snappy",
+                use_dictionary=dict_fields,
+                write_statistics=True,
+            )
+        else:
+            self._csv_schema = _csv_schema(schema)
+            self._writer = pacsv.CSVWriter(str(self.path), self._csv_schema)
+
+    @property
+    def rows(self) -> int:
+        """Number of rows written so far."""
+        return self._rows
+
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        """Append a record batch or table.
+
+        Parameters
+        ----------
+        data : pyarrow.RecordBatch or pyarrow.Table
+            Rows with exactly this writer's schema (metadata aside).
+
+        Raises
+        ------
+        ValueError
+            If the schema differs.
+        RuntimeError
+            If the writer is closed.
+        """
+        if self._closed:
+            raise RuntimeError(f"part writer for {_show(self.path)} is closed")
+        if not data.schema.equals(self.schema, check_metadata=False):
+            raise ValueError(
+                f"schema mismatch writing {_show(self.path)}: "
+                f"expected {self.schema.to_string(show_schema_metadata=False)!r}, "
+                f"got {data.schema.to_string(show_schema_metadata=False)!r}"
+            )
+        if data.num_rows == 0:
+            return  # no empty row groups
+        table = pa.Table.from_batches([data]) if isinstance(data, pa.RecordBatch) else data
+        if self._csv_schema is None:
+            self._writer.write_table(table)
+        else:
+            self._writer.write_table(table.cast(self._csv_schema))
+        self._rows += data.num_rows
+
+    def close(self) -> int:
+        """Finish the file (idempotent).
+
+        Returns
+        -------
+        int
+            Number of rows written.
+        """
+        if not self._closed:
+            self._closed = True
+            self._writer.close()
+        return self._rows
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_manifest(dataset: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a dataset's manifest.
+
+    Parameters
+    ----------
+    dataset : str or os.PathLike
+        Dataset folder.
+
+    Returns
+    -------
+    dict
+        The parsed ``manifest.json``.
+    """
+    with open(Path(dataset) / MANIFEST_NAME, encoding="utf-8") as fh:
+        result: dict[str, Any] = json.load(fh)
+    return result
+
+
+def _stored_arrow_schema(pf: pq.ParquetFile) -> pa.Schema | None:
+    """The Arrow schema the writer stored in the file's metadata, if any."""
+    meta = pf.metadata.metadata or {}
+    blob = meta.get(b"ARROW:schema")
+    if blob is None:
+        return None
+    try:
+        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(blob)))
+    except (ValueError, pa.ArrowException):
+        return None
+
+
+def _read_parquet_part(path: Path) -> pa.Table:
+    """Read one Parquet part, restoring timestamp units Parquet cannot store (seconds)."""
+    pf = pq.ParquetFile(path)
+    table = pf.read()
+    stored = _stored_arrow_schema(pf)
+    if stored is None:
+        return table
+    for i, field in enumerate(table.schema):
+        idx = stored.get_field_index(field.name)
+        if idx < 0:
+            continue
+        want = stored.field(idx).type
+        if want != field.type and pa.types.is_timestamp(want) and pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.with_type(want), table.column(i).cast(want))
+    return table
+
+
+def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
+    """Read all part files of one table, in part order, into one DataFrame.
+
+    Parameters
+    ----------
+    dataset : str or os.PathLike
+        Dataset folder.
+    table : str
+        Table name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The concatenated parts with a fresh ``RangeIndex``.  CSV columns get
+        the types pyarrow infers; empty unquoted fields read as nulls.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``dataset`` is not a dataset or has no such table.
+    ValueError
+        If the table folder mixes Parquet and CSV parts.
+    """
+    root = Path(dataset)
+    if not is_dataset(root):
+        raise FileNotFoundError(f"{_show(root)} is not a dataset (no {MANIFEST_NAME})")
+    folder = root / table
+    if not folder.is_dir():
+        raise FileNotFoundError(f"dataset {_show(root)} has no table {table!r}")
+    parts: list[tuple[int, str, Path]] = []
+    for entry in folder.iterdir():
+        match = _PART_RE.match(entry.name)
+        if match and entry.is_file():
+            parts.append((int(match.group(1)), match.group(2), entry))
+    if not parts:
+        return pd.DataFrame()
+    if len({ext for _, ext, _ in parts}) > 1:
+        raise ValueError(f"table folder {_show(folder)} mixes parquet and csv part files")
+    parts.sort()
+    convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+    tables = [
+        _read_parquet_part(path) if ext == "parquet"
+        else pacsv.read_csv(path, convert_options=convert)
+        for _, ext, path in parts
+    ]
+    combined = pa.concat_tables(tables, promote_options="permissive")
+    return combined.to_pandas()

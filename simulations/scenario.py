@@ -1,0 +1,94 @@
+"""The contract between the engine and a domain scenario, and the scenario registry.
+
+A scenario knows its domain (agents, rules, kernels) but never writes files; the engine
+knows how to run shards and write datasets but never a domain. They meet here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from simulations.config import resolve
+from simulations.errors import ConfigError
+
+__all__ = ["Emit", "Scenario", "get_scenario", "list_scenarios"]
+
+Emit = Callable[[str, pa.RecordBatch | pa.Table], None]
+"""Callback a scenario hands its output to: ``emit(table_name, batch)``."""
+
+
+class Scenario(ABC):
+    """A domain scenario: its config schema, its tables, and how to simulate one shard.
+
+    Every scenario's schema has a ``run`` section with at least ``seed`` (root seed) and
+    ``days``. Subclasses set the class attributes and implement the abstract methods.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    schema: ClassVar[dict[str, Any]]
+    default_config: ClassVar[Path]
+    tables: ClassVar[dict[str, pa.Schema]]
+    table_docs: ClassVar[dict[str, str]] = {}
+    label_columns: ClassVar[dict[str, tuple[str, ...]]] = {}
+    engines: ClassVar[tuple[str, ...]] = ("kernel",)
+
+    def resolve_config(
+        self, config_path: str | Path | None = None, overrides: Sequence[str] = (),
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Defaults, then the user's TOML file, then ``--set`` overrides, then ``--seed``."""
+        overrides = list(overrides) + ([f"run.seed={seed}"] if seed is not None else [])
+        return resolve(self.schema, self.default_config, self.name, config_path, overrides)
+
+    def check_engine(self, engine: str) -> None:
+        if engine not in self.engines:
+            raise ConfigError(
+                f"The 'engine' parameter of {self.name} must be a str among "
+                f"{set(self.engines)}. Got {engine!r} instead."
+            )
+
+    @abstractmethod
+    def n_shards(self, config: dict[str, Any]) -> int:
+        """Number of independent shards the population splits into."""
+
+    @abstractmethod
+    def shard_work(self, config: dict[str, Any], shard: int) -> int:
+        """Units of work in a shard (what the progress bar counts, e.g. customer-days)."""
+
+    def run_global(self, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
+        """Emit run-wide tables (e.g. a merchant list); returns summary figures."""
+        return {}
+
+    @abstractmethod
+    def run_shard(
+        self, config: dict[str, Any], shard: int, emit: Emit, advance: Callable[[int], None],
+        engine: str = "kernel",
+    ) -> dict[str, Any]:
+        """Simulate one shard, emitting its tables and calling ``advance(units)`` as it goes.
+
+        Returns numeric summary figures; the engine sums them over shards key by key.
+        """
+
+
+def list_scenarios() -> dict[str, str]:
+    """Names of the registered scenarios and their one-line descriptions."""
+    from scenarios import REGISTRY
+
+    return {name: get_scenario(name).description for name in REGISTRY}
+
+
+def get_scenario(name: str) -> Scenario:
+    """An instance of the scenario called ``name``."""
+    from scenarios import REGISTRY
+
+    if name not in REGISTRY:
+        raise ConfigError(f"Unknown scenario {name!r}. Available: {', '.join(sorted(REGISTRY))}.")
+    module, _, attribute = REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)()
