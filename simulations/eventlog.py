@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from simulations.errors import ConfigError, OutputError
 
 __all__ = [
+    "part_file",
     "FORMATS",
     "MANIFEST_NAME",
     "DatasetWriter",
@@ -92,6 +93,29 @@ def is_dataset(path: str | os.PathLike[str]) -> bool:
     """
     p = Path(path)
     return p.is_dir() and (p / MANIFEST_NAME).is_file()
+
+
+def part_file(folder: str | os.PathLike[str], table: str, part: int, fmt: str) -> Path:
+    """``<folder>/<table>/part-<part:05d>.<fmt>``, creating the table folder.
+
+    Raises
+    ------
+    ConfigError
+        If ``table`` is not a plain folder name or ``part`` is negative.
+    """
+    if (
+        not table
+        or table.startswith(".")
+        or "/" in table
+        or "\\" in table
+        or not table.isprintable()
+    ):
+        raise ConfigError(f"invalid table name {table!r}: use a plain folder name")
+    if isinstance(part, bool) or not isinstance(part, int) or part < 0:
+        raise ConfigError(f"invalid part number {part!r}: expected an integer >= 0")
+    directory = Path(folder) / table
+    directory.mkdir(exist_ok=True)
+    return directory / f"part-{part:05d}.{_check_fmt(fmt)}"
 
 
 class DatasetWriter:
@@ -227,19 +251,7 @@ class DatasetWriter:
             If ``table`` is not a plain folder name or ``part`` is negative.
         """
         _, tmp = self._require_open()
-        if (
-            not table
-            or table.startswith(".")
-            or "/" in table
-            or "\\" in table
-            or not table.isprintable()
-        ):
-            raise ConfigError(f"invalid table name {table!r}: use a plain folder name")
-        if isinstance(part, bool) or not isinstance(part, int) or part < 0:
-            raise ConfigError(f"invalid part number {part!r}: expected an integer >= 0")
-        folder = tmp / table
-        folder.mkdir(exist_ok=True)
-        return folder / f"part-{part:05d}.{self.fmt}"
+        return part_file(tmp, table, part, self.fmt)
 
     def commit(self, manifest: dict[str, Any]) -> Path:
         """Write the manifest and move the dataset into place.
@@ -532,7 +544,8 @@ def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
     parts.sort()
     convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
     tables = [
-        _read_parquet_part(path) if ext == "parquet"
+        _read_parquet_part(path)
+        if ext == "parquet"
         else pacsv.read_csv(path, convert_options=convert)
         for _, ext, path in parts
     ]

@@ -40,7 +40,9 @@ class Scenario(ABC):
     engines: ClassVar[tuple[str, ...]] = ("kernel",)
 
     def resolve_config(
-        self, config_path: str | Path | None = None, overrides: Sequence[str] = (),
+        self,
+        config_path: str | Path | None = None,
+        overrides: Sequence[str] = (),
         seed: int | None = None,
     ) -> dict[str, Any]:
         """Defaults, then the user's TOML file, then ``--set`` overrides, then ``--seed``."""
@@ -68,7 +70,11 @@ class Scenario(ABC):
 
     @abstractmethod
     def run_shard(
-        self, config: dict[str, Any], shard: int, emit: Emit, advance: Callable[[int], None],
+        self,
+        config: dict[str, Any],
+        shard: int,
+        emit: Emit,
+        advance: Callable[[int], None],
         engine: str = "kernel",
     ) -> dict[str, Any]:
         """Simulate one shard, emitting its tables and calling ``advance(units)`` as it goes.

@@ -35,6 +35,8 @@ def stream(seed: int, shard: int, name: str) -> np.random.Generator:
         Stream name, e.g. ``"population"`` or ``"behaviour"``.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"The 'seed' parameter must be an int in the range [0, inf). Got {seed!r} instead.")
+        raise ValueError(
+            f"The 'seed' parameter must be an int in the range [0, inf). Got {seed!r} instead."
+        )
     sequence = np.random.SeedSequence(int(seed), spawn_key=(int(shard), stream_key(name)))
     return np.random.Generator(np.random.PCG64(sequence))

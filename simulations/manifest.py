@@ -1,0 +1,72 @@
+"""The manifest written beside every dataset: what was run, with what, and what came out."""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+__all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions"]
+
+MANIFEST_VERSION = 1
+_PACKAGES = ("synthsim", "numpy", "numba", "pyarrow", "pandas", "mesa", "simpy", "faker")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the output."""
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, parts) -> dict:
+    """Assemble the manifest from the per-part statistics the runner collected.
+
+    Wall-clock times and worker counts are deliberately left out: the same config and
+    seed must give byte-identical datasets, manifest included.
+    """
+    rows: Counter = Counter()
+    labels: dict[str, dict[str, Counter]] = {}
+    summary: Counter = Counter()
+    for part in parts:
+        rows.update(part.rows)
+        summary.update(part.summary)
+        for table, columns in part.labels.items():
+            for column, counts in columns.items():
+                labels.setdefault(table, {}).setdefault(column, Counter()).update(counts)
+    tables = {}
+    for name, schema in scenario.tables.items():
+        tables[name] = {
+            "description": scenario.table_docs.get(name, ""),
+            "rows": rows[name],
+            "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable}
+                       for f in schema],
+        }  # fmt: skip
+    prevalence = {
+        table: {
+            column: {
+                value: {"rows": count, "prevalence": count / rows[table] if rows[table] else 0.0}
+                for value, count in sorted(counts.items())
+            }
+            for column, counts in columns.items()
+        }
+        for table, columns in labels.items()
+    }
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "scenario": scenario.name,
+        "description": scenario.description,
+        "engine": engine,
+        "seed": config["run"]["seed"],
+        "format": fmt,
+        "config": config,
+        "versions": package_versions(),
+        "tables": tables,
+        "label_prevalence": prevalence,
+        "summary": dict(sorted(summary.items())),
+    }
