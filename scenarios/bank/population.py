@@ -109,9 +109,12 @@ def build_merchants(config: dict, seed: int) -> tuple[Population, pa.Table]:
     n = config["population"]["n_merchants"]
     weights = np.array([c.weight for c in B.MERCHANT_CATEGORIES])
     n_cat = len(weights)
-    # Every category gets a merchant first, so any category can always be paid.
-    category = np.concatenate(
-        [np.arange(n_cat), rng.choice(n_cat, size=n - n_cat, p=weights / weights.sum())]
+    # Every category gets at least one merchant, so any category can always be paid; the
+    # shuffle keeps merchant ids from revealing which rows were the guaranteed ones.
+    category = rng.permutation(
+        np.concatenate(
+            [np.arange(n_cat), rng.choice(n_cat, size=n - n_cat, p=weights / weights.sum())]
+        )
     ).astype(np.int8)
     p_region = B.REGION_POPULATION / B.REGION_POPULATION.sum()
     region = rng.choice(len(B.REGIONS), size=n, p=p_region).astype(np.int8)

@@ -1,0 +1,405 @@
+"""Mesa reference model of the bank scenario: the kernels' behaviour in plain Python.
+
+The Numba kernels (:mod:`scenarios.bank.kernels`) are fast but hard to read. This module
+simulates the same thing one object at a time so the rules can be read and checked:
+
+* each customer is a :class:`Customer` agent that plans its ordinary day (salary, bills, card
+  payments, cash, transfers) with the same tables and distributions as ``_customer_day``;
+* :class:`BankModel` starts crime cases by interpreting the compiled typology table the way
+  ``_case`` does (participants, ring, case clock, amount rules, the "received" memory);
+* the model then settles the transactions due before the day ends in time order, ties in
+  creation order, declining a debit that would take its source below minus its overdraft
+  limit, exactly as ``settle`` books them.
+
+Random draws come from the shard's generator in a different order than in the kernels, so
+the two engines agree in distribution, not row for row; the deterministic parts (salaries,
+bill dates and payees) are identical. :func:`run_reference` has the contract of
+:func:`scenarios.bank.simulate.run_kernel`.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+
+from rules.typology import AMOUNT_RULES, ROLES, STEP_FIELDS
+from scenarios.bank import kernels as K
+from scenarios.bank.simulate import ShardInputs, calendar_days
+
+__all__ = ["Pending", "Customer", "Case", "BankModel", "run_reference"]
+
+DAY = 86_400
+MILLION = K._MILLION  # balance fractions travel as millionths
+MIN_FRACTION_CENTS = K._MIN_FRACTION_CENTS  # a fraction-of-balance payment is at least $1
+
+CompiledStep = namedtuple("CompiledStep", STEP_FIELDS)
+"""One row of the compiled typology table, with codes for roles and amount rule."""
+
+
+@dataclass(slots=True)
+class Pending:
+    """A transaction waiting to be settled.
+
+    ``amount`` is in cents, or for ``MODE_BALANCE_FRACTION`` the share of the source's
+    positive balance in millionths, turned into cents when the transaction settles.
+    """
+
+    t: int
+    kind: int
+    channel: int
+    src: int  # customer row, -1 outside the bank
+    dst: int
+    merchant: int = -1
+    amount: int = 0
+    mode: int = K.MODE_FIXED
+    ftype: int = 0  # typology code k + 1, 0 for ordinary transactions
+    case: int = -1
+
+
+@dataclass
+class Codes:
+    """Type, channel and schedule codes named (decoded from ``Behaviour.codes``)."""
+
+    SALARY: int
+    BILL: int
+    PAYMENT: int
+    CASH_OUT: int
+    CASH_IN: int
+    TRANSFER: int
+    direct_credit: int
+    direct_debit: int
+    card_present: int
+    online: int
+    atm: int
+    branch: int
+    mobile: int
+    overnight: int
+    cash: int
+    evening: int
+
+
+class Customer(mesa.Agent):
+    """A bank customer with one current account (a row of the shard's population)."""
+
+    def __init__(self, model: BankModel, row: int):
+        super().__init__(model)
+        c = model.inputs.customers
+        self.row = row
+        self.card_rate = float(c.card_rate[row])
+        self.pay_day = int(c.pay_day[row])
+        self.pay_second = int(c.pay_second[row])
+        self.income_cents = int(c.income_cents[row])
+        self.bills = [  # (day of month, cents, merchant row, amount varies) per bill slot
+            (int(day), int(cents), int(merchant), bool(variable))
+            for day, cents, merchant, variable in zip(
+                c.bill_day[row], c.bill_cents[row], c.bill_merchant[row],
+                model.inputs.behaviour.bill_variable, strict=True,
+            )
+            if day > 0
+        ]  # fmt: skip
+        self.region = int(c.region[row])
+        self.balance = int(model.inputs.opening_cents[row])
+        self.overdraft = int(model.inputs.overdraft_cents[row])
+
+    # -- the ordinary day -------------------------------------------------------------------
+
+    def plan_day(self, day: int) -> None:
+        """Post this customer's ordinary transactions of simulated day ``day``."""
+        weekday, dom, dim = self.model.calendar[day]
+        t0 = day * DAY
+        self.salary(t0, dom, dim)
+        self.pay_bills(t0, dom, dim)
+        self.card_payments(t0, weekday)
+        self.cash_withdrawal(t0, weekday)
+        self.cash_deposit(t0)
+        self.transfer(t0)
+
+    def salary(self, t0: int, dom: int, dim: int) -> None:
+        """Income arrives on pay day (the month's last day in short months), early morning."""
+        if dom == min(self.pay_day, dim):
+            m, code = self.model, self.model.codes
+            m.post(Pending(t0 + self.pay_second, code.SALARY, code.direct_credit, -1, self.row,
+                           amount=self.income_cents))  # fmt: skip
+
+    def pay_bills(self, t0: int, dom: int, dim: int) -> None:
+        """Direct debits on their day of month, overnight; variable bills vary by +-15%."""
+        m, code = self.model, self.model.codes
+        for bill_day, cents, merchant, variable in self.bills:
+            if min(bill_day, dim) != dom:
+                continue
+            if variable:
+                cents = int(cents * m.rng.uniform(0.85, 1.15))
+            t = t0 + m.seconds(m.behaviour.schedule_cdf[code.overnight])
+            m.post(Pending(t, code.BILL, code.direct_debit, self.row, -1, merchant, cents))
+
+    def card_payments(self, t0: int, weekday: int) -> None:
+        """A Poisson number of card payments, each in a category drawn by its share."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        rate = self.card_rate * beh.card_weekday[weekday]
+        for _ in range(m.rng.poisson(rate)):
+            cat = m.pick(beh.cat_cdf)
+            t = t0 + m.seconds(beh.schedule_cdf[beh.cat_schedule[cat]])
+            merchant = m.merchant(cat, self.region)
+            amount = max(50, int(m.rng.lognormal(beh.cat_mu[cat], beh.cat_sigma[cat])))
+            online = m.rng.random() < beh.cat_online[cat]
+            channel = code.online if online else code.card_present
+            m.post(Pending(t, code.PAYMENT, channel, self.row, -1, merchant, amount))
+
+    def cash_withdrawal(self, t0: int, weekday: int) -> None:
+        """At most one ATM withdrawal a day, of a standard amount."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        p = beh.rates[0] * beh.schedule_weekday[code.cash, weekday]
+        if m.rng.random() < p:
+            amount = int(beh.cash_cents[m.pick(beh.cash_cdf)])
+            t = t0 + m.seconds(beh.schedule_cdf[code.cash])
+            m.post(Pending(t, code.CASH_OUT, code.atm, self.row, -1, amount=amount))
+
+    def cash_deposit(self, t0: int) -> None:
+        """At most one cash deposit a day (median $200), at a branch or an ATM."""
+        m, code = self.model, self.model.codes
+        if m.rng.random() < m.behaviour.rates[1]:
+            amount = int(m.rng.lognormal(np.log(20_000.0), 0.8))
+            channel = code.branch if m.rng.random() < 0.5 else code.atm
+            t = t0 + m.seconds(m.behaviour.schedule_cdf[code.cash])
+            m.post(Pending(t, code.CASH_IN, channel, -1, self.row, amount=amount))
+
+    def transfer(self, t0: int) -> None:
+        """At most one transfer a day (median $80) to any other customer of the shard."""
+        m, code = self.model, self.model.codes
+        n = len(m.customers)
+        if n > 1 and m.rng.random() < m.behaviour.rates[2]:
+            other = int(m.rng.integers(0, n - 1))
+            other += other >= self.row  # skip ourselves
+            amount = max(100, int(m.rng.lognormal(np.log(8_000.0), 1.0)))
+            channel = code.mobile if m.rng.random() < 0.7 else code.online
+            t = t0 + m.seconds(m.behaviour.schedule_cdf[code.evening])
+            m.post(Pending(t, code.TRANSFER, channel, self.row, other, amount=amount))
+
+
+@dataclass
+class Case:
+    """One running crime case: its participants and what each has received so far.
+
+    The victim is an ordinary customer; the hub and the ring members are distinct mule
+    accounts, so "what the source last received in this case" is kept per account.
+    """
+
+    typology: int
+    case_id: int
+    victim: int
+    hub: int
+    ring: list[int]
+    clock: int
+    received: dict[int, int] = field(default_factory=dict)
+
+    def account(self, role: str, j: int) -> int:
+        """The customer row playing ``role`` in the ``j``-th occurrence of a step."""
+        if role == "victim":
+            return self.victim
+        if role == "hub":
+            return self.hub
+        if role == "member":
+            return self.ring[j]
+        if role == "next_member":
+            return self.ring[(j + 1) % len(self.ring)]
+        if role == "first_member":
+            return self.ring[0]
+        return -1  # external, or a merchant (chosen separately)
+
+
+class BankModel(mesa.Model):
+    """One shard of the bank: customers, crime cases, and the day's settlement."""
+
+    def __init__(self, inputs: ShardInputs, config: dict, rng: np.random.Generator):
+        super().__init__(rng=rng)  # Mesa draws from our generator (model.rng)
+        self.inputs = inputs
+        self.behaviour = inputs.behaviour
+        self.crime = inputs.crime
+        self.codes = Codes(*(int(c) for c in inputs.behaviour.codes))
+        run = config["run"]
+        self.calendar = [tuple(int(v) for v in row)
+                         for row in calendar_days(run["start_date"], run["days"])]  # fmt: skip
+        self.customers = [Customer(self, row) for row in range(len(inputs.opening_cents))]
+        self.mules = inputs.customers.mules
+        self.victims = inputs.customers.victims
+        self.steps_of = [  # per typology, its compiled steps in order
+            [CompiledStep(*row) for row in self.crime.steps[first:end]]
+            for first, end in self.crime.bounds[:, :2]
+        ]
+        self.n_cases = np.zeros(len(self.crime.p_case), dtype=np.int64)
+        self.day = 0
+        self.pending: list[Pending] = []  # in creation order
+        self.booked: list[list[int]] = []  # output rows (kernels' O_* fields) of this chunk
+
+    # -- shared sampling helpers ----------------------------------------------------------
+
+    def post(self, tx: Pending) -> None:
+        self.pending.append(tx)
+
+    def pick(self, cdf: np.ndarray) -> int:
+        """An index drawn from a discrete distribution given by its CDF."""
+        return int(np.searchsorted(cdf, self.rng.random(), side="right"))
+
+    def seconds(self, hour_cdf: np.ndarray) -> int:
+        """Seconds after midnight: an hour from ``hour_cdf``, then uniform within it."""
+        hour = min(self.pick(hour_cdf), 23)
+        return hour * 3600 + int(self.rng.integers(0, 3600))
+
+    def merchant(self, category: int, region: int) -> int:
+        """A merchant of ``category``: in ``region`` with the in-region share, else anywhere."""
+        beh = self.behaviour
+        offsets, per_category = beh.merchant_offsets, beh.n_regions
+        cell = category * per_category + region
+        lo, hi = offsets[cell], offsets[cell + 1]
+        if hi == lo or self.rng.random() >= beh.rates[3]:
+            lo, hi = offsets[category * per_category], offsets[(category + 1) * per_category]
+        return int(beh.merchant_order[lo + self.rng.integers(0, hi - lo)])
+
+    # -- one day --------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Simulate one day: customers plan, crime cases start, due transactions settle."""
+        day = self.day
+        self.agents.do("plan_day", day)  # agents in creation (row) order, not shuffled
+        self.start_cases(day)
+        self.settle((day + 1) * DAY)
+        self.day += 1
+
+    # -- crime ------------------------------------------------------------------------------
+
+    def start_cases(self, day: int) -> None:
+        """Each customer-day starts a case of typology k with probability ``p_case[k]``."""
+        if len(self.mules) < 2 or len(self.victims) < 1:
+            return
+        for k, p in enumerate(self.crime.p_case):
+            for _ in range(self.rng.binomial(len(self.customers), p)):
+                case_id = int(self.n_cases.sum())  # cases started so far: unique in the shard
+                self.n_cases[k] += 1
+                self.run_case(self.new_case(k, case_id, day * DAY))
+
+    def new_case(self, k: int, case_id: int, t0: int) -> Case:
+        """Pick a victim, a hub and (if the typology uses one) a ring of other mules."""
+        victim = int(self.rng.choice(self.victims))
+        hub = int(self.rng.choice(self.mules))
+        ring: list[int] = []
+        ring_lo, ring_hi = int(self.crime.bounds[k, 2]), int(self.crime.bounds[k, 3])
+        if ring_hi > 0:
+            wanted = int(self.rng.integers(ring_lo, ring_hi + 1))
+            size = min(wanted, len(self.mules) - 1, K.MAX_RING)
+            others = self.mules[self.mules != hub]
+            ring = [int(a) for a in self.rng.choice(others, size=size, replace=False)]
+        clock = t0 + self.seconds(self.crime.start_cdf[k])
+        return Case(k, case_id, victim, hub, ring, clock)
+
+    def run_case(self, case: Case) -> None:
+        """Walk the typology's steps; each occurrence advances the clock and posts a row."""
+        for step in self.steps_of[case.typology]:
+            src_role, dst_role = ROLES[int(step.src)], ROLES[int(step.dst)]
+            if step.per_member:
+                count = len(case.ring)
+            else:
+                count = int(self.rng.integers(int(step.repeat_lo), int(step.repeat_hi) + 1))
+            for j in range(count):
+                case.clock += int(self.rng.uniform(step.delay_lo, step.delay_hi))
+                src, dst = case.account(src_role, j), case.account(dst_role, j)
+                amount, mode = self.case_amount(step, case, src)
+                if dst >= 0 and mode == K.MODE_FIXED:
+                    case.received[dst] = amount
+                self.post(Pending(case.clock, int(step.type), int(step.channel), src, dst,
+                                  self.case_merchant(dst_role, src), amount, mode,
+                                  case.typology + 1, case.case_id))  # fmt: skip
+
+    def case_merchant(self, dst_role: str, src: int) -> int:
+        """The merchant paid by a step (near the source's region), or -1."""
+        if dst_role == "merchant":
+            category = self.pick(self.behaviour.cat_cdf)
+        elif dst_role == "merchant_high":
+            category = int(self.rng.choice(self.crime.high_categories))
+        else:
+            return -1
+        return self.merchant(category, self.customers[src].region)
+
+    def case_amount(self, step: CompiledStep, case: Case, src: int) -> tuple[int, int]:
+        """Amount (cents, at least 1; or millionths of balance) and mode of one occurrence."""
+        rule, a, b = AMOUNT_RULES[int(step.rule)], step.a, step.b
+        mode = K.MODE_FIXED
+        if rule == "lognormal":  # median a, log-sd b, currency units
+            amount = int(self.rng.lognormal(np.log(a * 100.0), b))
+        elif rule == "uniform":
+            amount = int(self.rng.uniform(a, b) * 100.0)
+        elif rule == "balance_fraction":  # resolved when it settles
+            amount, mode = int(self.rng.uniform(a, b) * MILLION), K.MODE_BALANCE_FRACTION
+        elif rule == "threshold_fraction":
+            amount = int(self.rng.uniform(a, b) * int(self.crime.threshold_cents))
+        else:  # received_fraction, received_split
+            amount = int(self.rng.uniform(a, b) * case.received[src])
+            if rule == "received_split":
+                amount //= max(len(case.ring), 1)
+        return max(amount, 1), mode
+
+    # -- settlement ---------------------------------------------------------------------------
+
+    def settle(self, t_end: int) -> None:
+        """Book the transactions due before ``t_end`` in time order (ties: creation order)."""
+        due = [tx for tx in self.pending if tx.t < t_end]
+        self.pending = [tx for tx in self.pending if tx.t >= t_end]
+        for tx in sorted(due, key=lambda tx: tx.t):  # sorted() is stable
+            self.book(tx)
+
+    def book(self, tx: Pending) -> None:
+        """Move the money if the source can afford it, and record the row either way."""
+        src = self.customers[tx.src] if tx.src >= 0 else None
+        dst = self.customers[tx.dst] if tx.dst >= 0 else None
+        amount = tx.amount
+        if tx.mode == K.MODE_BALANCE_FRACTION:
+            amount = max(max(src.balance, 0) * amount // MILLION, MIN_FRACTION_CENTS)
+        approved = src is None or src.balance - amount >= -src.overdraft
+        row = [0] * K.N_OUT  # balances of a side outside the bank stay 0 (masked on output)
+        row[K.O_T], row[K.O_TYPE], row[K.O_CHAN] = tx.t, tx.kind, tx.channel
+        row[K.O_STATUS], row[K.O_AMOUNT] = (0 if approved else 1), amount
+        row[K.O_SRC], row[K.O_DST], row[K.O_MERCH] = tx.src, tx.dst, tx.merchant
+        row[K.O_FTYPE], row[K.O_CASE] = tx.ftype, tx.case
+        if src is not None:
+            row[K.O_SRC_BEFORE] = src.balance
+            if approved:
+                src.balance -= amount
+            row[K.O_SRC_AFTER] = src.balance
+        if dst is not None:
+            row[K.O_DST_BEFORE] = dst.balance
+            if approved:
+                dst.balance += amount
+            row[K.O_DST_AFTER] = dst.balance
+        self.booked.append(row)
+
+    # -- output -------------------------------------------------------------------------------
+
+    def take_output(self) -> tuple[np.ndarray, int]:
+        """The rows booked since the last call, as the kernels' (N_OUT, n) int64 table."""
+        out = np.array(self.booked, dtype=np.int64).reshape(-1, K.N_OUT).T.copy()
+        self.booked = []
+        return out, out.shape[1]
+
+    def balances(self) -> np.ndarray:
+        return np.array([c.balance for c in self.customers], dtype=np.int64)
+
+
+def run_reference(
+    inputs: ShardInputs, config: dict, rng: np.random.Generator
+) -> Iterator[tuple[np.ndarray, int, np.ndarray, np.ndarray]]:
+    """Simulate the shard with the Mesa model, one chunk of days at a time.
+
+    Same contract as :func:`scenarios.bank.simulate.run_kernel`: yields the chunk's output
+    table (kernel ``O_*`` layout) and row count, the balances (cents) and the cases started
+    so far per typology.
+    """
+    run = config["run"]
+    model = BankModel(inputs, config, rng)
+    for first in range(0, run["days"], run["chunk_days"]):
+        for _ in range(first, min(first + run["chunk_days"], run["days"])):
+            model.step()
+        out, n_out = model.take_output()
+        yield out, n_out, model.balances(), model.n_cases.copy()
