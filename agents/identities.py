@@ -79,23 +79,25 @@ def draw_names(
     Returns
     -------
     first_names, last_names : pyarrow.DictionaryArray, length n
-        Both index into one shared dictionary of first names (male then female) and of last
-        names respectively.
+        Indices into the distinct first names (male list, then the female names not already
+        in it) and into the last names.
     """
     lists = name_lists(locale)
     n = len(is_male)
+    # Names such as Jordan are in both lists: one dictionary entry each, because Parquet
+    # writers handle duplicate dictionary values badly (and non-deterministically).
+    dictionary = tuple(dict.fromkeys(lists.first_male + lists.first_female))
+    position = {name: k for k, name in enumerate(dictionary)}
+    female_code = np.array([position[name] for name in lists.first_female], dtype=np.int64)
     first = np.empty(n, dtype=np.int64)
     male = np.flatnonzero(is_male)
     female = np.flatnonzero(~np.asarray(is_male, dtype=bool))
     first[male] = rng.choice(len(lists.first_male), size=male.size, p=lists.p_first_male)
-    first[female] = len(lists.first_male) + rng.choice(
-        len(lists.first_female), size=female.size, p=lists.p_first_female
-    )
+    first[female] = female_code[
+        rng.choice(len(lists.first_female), size=female.size, p=lists.p_first_female)
+    ]
     last = rng.choice(len(lists.last), size=n, p=lists.p_last)
-    return (
-        _dictionary(first, lists.first_male + lists.first_female),
-        _dictionary(last, lists.last),
-    )
+    return _dictionary(first, dictionary), _dictionary(last, lists.last)
 
 
 def company_names(n: int, rng: np.random.Generator, locale: str = "en_US") -> pa.Array:

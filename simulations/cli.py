@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from simulations.config import describe_schema, load_toml
 from simulations.errors import SynthsimError
@@ -49,21 +50,24 @@ def list_command() -> None:
 def describe(scenario: str) -> None:
     """Show a scenario's config keys, defaults and output tables."""
     sc = get_scenario(scenario)
-    console = Console()
-    keys = Table(title=f"{sc.name}: {sc.description}", title_justify="left")
+    # Wide and literal: keys must be readable in full when piped, and "[days]" or
+    # "timestamp[s]" are text, not rich markup.
+    console = Console(width=200, markup=False, highlight=False)
+    keys = Table(title=Text(f"{sc.name}: {sc.description}"), title_justify="left")
     for column in ("key", "type", "default", "allowed", "meaning"):
         keys.add_column(column)
     for key, kind, default, allowed, doc in describe_schema(
         sc.schema, load_toml(sc.default_config)
     ):
-        keys.add_row(key, kind, str(default), allowed, doc)
+        keys.add_row(*(Text(str(cell)) for cell in (key, kind, default, allowed, doc)))
     console.print(keys)
     for name, schema in sc.tables.items():
-        table = Table(title=f"table {name}: {sc.table_docs.get(name, '')}", title_justify="left")
+        title = Text(f"table {name}: {sc.table_docs.get(name, '')}")
+        table = Table(title=title, title_justify="left")
         table.add_column("column")
         table.add_column("type")
         for field in schema:
-            table.add_row(field.name, str(field.type))
+            table.add_row(Text(field.name), Text(str(field.type)))
         console.print(table)
 
 

@@ -53,7 +53,7 @@ class Scenario(ABC):
         if engine not in self.engines:
             raise ConfigError(
                 f"The 'engine' parameter of {self.name} must be a str among "
-                f"{set(self.engines)}. Got {engine!r} instead."
+                f"{{{', '.join(map(repr, self.engines))}}}. Got {engine!r} instead."
             )
 
     @abstractmethod

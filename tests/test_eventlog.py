@@ -61,15 +61,18 @@ def _expected(batches: list[pa.RecordBatch], fmt: str) -> pd.DataFrame:
     table = pa.Table.from_batches(batches)
     if fmt == "csv":
         schema = pa.schema(
-            [f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
-             for f in table.schema]
+            [
+                f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                for f in table.schema
+            ]
         )
         table = table.cast(schema)
     return table.to_pandas()
 
 
-def _write_dataset(out: Path, fmt: str = "parquet", *, overwrite: bool = False,
-                   table: str = "events") -> Path:
+def _write_dataset(
+    out: Path, fmt: str = "parquet", *, overwrite: bool = False, table: str = "events"
+) -> Path:
     with DatasetWriter(out, fmt=fmt, overwrite=overwrite) as writer:
         with TablePartWriter(writer.part_path(table, 0), EVENTS, fmt) as part:
             part.write(_events(0))

@@ -1,0 +1,133 @@
+"""Benchmark of the bank scenario: kernel vs Mesa reference, end-to-end Parquet, memory.
+
+Run: ``python benchmarks/bench_bank.py`` (about 5-8 minutes on 2 cores; ``--quick`` for
+a smaller sanity run). Prints, from one run:
+
+1. kernel and Mesa-reference throughput (transactions per second) on the same config,
+   and their ratio;
+2. end-to-end rows per second written to Parquet for 1,000,000 customers over 30 days;
+3. peak memory (resident set of this process and its workers) of that run and of a
+   365-day run, which must not grow with the number of simulated days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from simulations.runner import run
+from simulations.scenario import get_scenario
+
+TARGET_RATIO = 100
+TARGET_ROWS, TARGET_SECONDS = 30_000_000, 30.0
+TARGET_PEAK_GB = 4.0
+
+
+class PeakMemory:
+    """Samples the resident memory of this process plus all its children (GB)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def gb(self) -> float:
+        return self.peak / 1e9
+
+
+def engine_throughput(customers: int, days: int) -> dict[str, float]:
+    """Transactions per second of one shard for each engine, on the same config."""
+    scenario = get_scenario("bank")
+    config = scenario.resolve_config(overrides=[
+        f"population.n_customers={customers}", f"run.shard_size={customers}", f"run.days={days}",
+    ])  # fmt: skip
+    rates = {}
+    for engine in ("kernel", "reference"):
+        rows = 0
+
+        def emit(table, batch):
+            nonlocal rows
+            rows += batch.num_rows if table == "transactions" else 0
+
+        if engine == "kernel":  # compile (or load the cache) outside the timing
+            scenario.run_shard(config, 0, lambda t, b: None, lambda n: None, engine)
+        started = time.perf_counter()
+        scenario.run_shard(config, 0, emit, lambda n: None, engine)
+        seconds = time.perf_counter() - started
+        rates[engine] = rows / seconds
+        print(f"  {engine:9s}: {rows:>10,} transactions in {seconds:7.2f} s = "
+              f"{rows / seconds:>12,.0f} tx/s")  # fmt: skip
+    return rates
+
+
+def end_to_end(customers: int, days: int, workers: int, folder: Path) -> tuple[int, float, float]:
+    """Rows, seconds and peak GB of a full ``synthsim run bank`` to Parquet."""
+    scenario = get_scenario("bank")
+    config = scenario.resolve_config(overrides=[
+        f"population.n_customers={customers}", f"run.days={days}", "run.shard_size=50000",
+    ])  # fmt: skip
+    out = folder / f"bank-{customers}-{days}"
+    with PeakMemory() as memory:
+        result = run(scenario, config, out, workers=workers, progress=True)
+    rows = result.manifest["tables"]["transactions"]["rows"]
+    shutil.rmtree(out)
+    return rows, result.seconds, memory.gb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--year-customers", type=int, default=1_000_000,
+                        help="customers in the 365-day memory run")  # fmt: skip
+    parser.add_argument("--skip-year", action="store_true", help="skip the 365-day run")
+    args = parser.parse_args()
+    big = 20_000 if args.quick else 1_000_000
+    print("1. kernel vs Mesa reference, one shard, same config (2,000 customers, 30 days)")
+    rates = engine_throughput(500 if args.quick else 2_000, 10 if args.quick else 30)
+    ratio = rates["kernel"] / rates["reference"]
+    print(f"  ratio kernel/reference: {ratio:,.0f}x (target >= {TARGET_RATIO}x)")
+
+    with tempfile.TemporaryDirectory(dir=".") as folder:
+        print(f"2. end to end: {big:,} customers x 30 days -> Parquet, {args.workers} workers")
+        rows, seconds, peak = end_to_end(big, 30, args.workers, Path(folder))
+        print(f"  {rows:,} transactions in {seconds:.1f} s = {rows / seconds:,.0f} rows/s "
+              f"(target >= {TARGET_ROWS:,} in < {TARGET_SECONDS:.0f} s); peak memory "
+              f"{peak:.2f} GB")  # fmt: skip
+        if not args.skip_year:
+            year = 20_000 if args.quick else args.year_customers
+            print(f"3. memory: {year:,} customers x 365 days -> Parquet")
+            rows, seconds, peak = end_to_end(year, 365, args.workers, Path(folder))
+            print(f"  {rows:,} transactions in {seconds:.1f} s = {rows / seconds:,.0f} rows/s; "
+                  f"peak memory {peak:.2f} GB (target < {TARGET_PEAK_GB} GB)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
