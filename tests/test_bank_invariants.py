@@ -176,17 +176,50 @@ def test_typology_shapes(tx):
 
 
 def test_ids_and_names_carry_no_label_information(tx, accounts, dataset):
-    # Mann-Whitney U: an id that separated classes would rank them apart; alpha = 1e-3.
+    # Mann-Whitney U on distinct entities (rows of one case share accounts, so rows are not
+    # independent): an id range that revealed a class would rank it apart; alpha = 1e-3.
     mules = accounts.is_mule
     assert stats.mannwhitneyu(accounts.account_id[mules], accounts.account_id[~mules]).pvalue > 1e-3
-    fraud = tx.is_fraud
-    assert stats.mannwhitneyu(tx.transaction_id[fraud], tx.transaction_id[~fraud]).pvalue > 1e-3
-    for column in ("src_account", "merchant_id"):
-        ids = tx[column].notna()
-        labelled = ids & (tx.is_fraud | tx.is_laundering)
-        assert stats.mannwhitneyu(tx[column][labelled], tx[column][ids & ~labelled]).pvalue > 1e-3
+    labelled = tx.is_fraud | tx.is_laundering
+    sides = tx.loc[labelled, ["src_account", "dst_account"]].stack().dropna()
+    involved = pd.unique(sides.astype("int64"))
+    others = accounts.account_id[~accounts.account_id.isin(involved)]
+    assert len(involved) > 500
+    assert stats.mannwhitneyu(involved, others).pvalue > 1e-3
+    merchants = read_table(dataset, "merchants")
+    high = merchants.category.isin(["retail", "travel", "electronics", "jewelry"])
+    assert (
+        stats.mannwhitneyu(merchants.merchant_id[high], merchants.merchant_id[~high]).pvalue > 1e-3
+    )
     customers = read_table(dataset, "customers")
     names = pd.concat([customers.first_name, customers.last_name]).astype(str).str.lower()
     assert not names.str.contains(r"\b(?:fraud\w*|mule|launder\w*|victim|criminal)\b").any()
     assert accounts.account_id.is_unique and accounts.account_id.between(10**9, 10**10 - 1).all()
     assert set(customers.columns).isdisjoint({"is_mule", "is_fraud", "role"})
+
+
+def test_transaction_ids_tell_only_shard_and_time(tx, config):
+    shard = tx.transaction_id // 2**32
+    for _, rows in tx.groupby(shard):
+        assert rows.transaction_id.is_monotonic_increasing
+        assert rows.sort_values("transaction_id").timestamp.is_monotonic_increasing
+    # Cases per shard are Poisson with equal means (equal shard sizes): chi-square test of
+    # homogeneity, alpha = 1e-3, so the shard part of an id predicts no label either.
+    labelled = tx[tx.case_id.notna()]
+    cases = labelled.groupby(labelled.case_id.astype("int64") // 2**32).case_id.nunique()
+    assert len(cases) == N_CUSTOMERS // config["run"]["shard_size"]
+    assert stats.chisquare(cases).pvalue > 1e-3
+
+
+def test_chunking_bounds_memory_without_changing_the_data(tmp_path, config):
+    """``run.chunk_days`` only decides how many days are buffered between writes."""
+    scenario = get_scenario("bank")
+    small = {**config, "population": {**config["population"], "n_customers": 400},
+             "run": {**config["run"], "shard_size": 400, "days": 20}}  # fmt: skip
+    frames = []
+    for chunk in (1, 20):
+        cfg = {**small, "run": {**small["run"], "chunk_days": chunk}}
+        run(scenario, cfg, tmp_path / f"c{chunk}", progress=False)
+        frames.append(read_table(tmp_path / f"c{chunk}", "transactions"))
+    assert len(frames[0]) > 5000
+    pd.testing.assert_frame_equal(frames[0], frames[1])

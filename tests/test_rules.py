@@ -1,0 +1,83 @@
+"""Schedules and typologies as data: validation and compilation."""
+
+import numpy as np
+import pytest
+
+from rules.financial_crime import TYPOLOGIES
+from rules.schedules import Schedule
+from rules.typology import STEP_FIELDS, Step, Typology, compile_typologies
+
+FLAT = Schedule("flat", (1,) * 24)
+TYPES = {"PAYMENT": 0, "TRANSFER": 1, "CASH_IN": 2, "CASH_OUT": 3}
+CHANNELS = {"online": 0, "branch": 1, "atm": 2}
+
+
+def test_schedule_needs_24_hours_and_7_weekdays():
+    with pytest.raises(ValueError, match="24 non-negative hourly weights"):
+        Schedule("short", (1,) * 23)
+    with pytest.raises(ValueError, match="7 non-negative weekday"):
+        Schedule("week", (1,) * 24, weekday=(1,) * 6)
+
+
+def test_schedule_samples_only_hours_with_weight():
+    night = Schedule("night", (1, 1) + (0,) * 22)
+    seconds = night.sample_seconds(np.random.default_rng(0), 10_000)
+    assert seconds.min() >= 0 and seconds.max() < 2 * 3600
+    # Both hours equally likely: 4-sigma bound on a Binomial(10000, 0.5) count.
+    assert abs((seconds < 3600).sum() - 5000) < 4 * 50
+
+
+def test_received_rule_needs_an_earlier_payment_to_the_source():
+    with pytest.raises(ValueError, match="received_fraction needs an earlier step"):
+        Typology("bad", "laundering", start=FLAT, steps=(
+            Step("hub", "external", "TRANSFER", "online", ("received_fraction", 0.9, 1.0)),
+        ))  # fmt: skip
+
+
+def test_ring_steps_need_a_ring_size():
+    with pytest.raises(ValueError, match="does not fit its steps"):
+        Typology("bad", "laundering", start=FLAT, steps=(
+            Step("external", "member", "CASH_IN", "branch", ("uniform", 1.0, 2.0)),
+        ))  # fmt: skip
+
+
+def test_unknown_role_rule_and_family_are_refused():
+    with pytest.raises(ValueError, match="unknown role 'boss'"):
+        Typology(
+            "bad",
+            "fraud",
+            start=FLAT,
+            steps=(Step("boss", "external", "PAYMENT", "online", ("uniform", 1, 2)),),
+        )
+    with pytest.raises(ValueError, match="unknown amount rule 'guess'"):
+        Typology(
+            "bad",
+            "fraud",
+            start=FLAT,
+            steps=(Step("victim", "external", "PAYMENT", "online", ("guess", 1, 2)),),
+        )
+    with pytest.raises(ValueError, match="family must be"):
+        Typology("bad", "theft", start=FLAT, steps=())  # fmt: skip
+
+
+def test_compile_refuses_types_outside_the_vocabulary():
+    typology = Typology(
+        "t",
+        "fraud",
+        start=FLAT,
+        steps=(Step("victim", "external", "WIRE", "online", ("uniform", 1, 2)),),
+    )
+    with pytest.raises(ValueError, match="unknown type 'WIRE'"):
+        compile_typologies([typology], TYPES, CHANNELS)
+
+
+def test_compiled_table_has_one_row_per_step_and_bounds_per_typology():
+    vocabulary = {"PAYMENT", "TRANSFER", "CASH_OUT", "CASH_IN"}
+    types = {name: k for k, name in enumerate(sorted(vocabulary))}
+    channels = {c: k for k, c in enumerate(["card_present", "online", "atm", "branch"])}
+    compiled = compile_typologies(TYPOLOGIES, types, channels)
+    assert compiled.steps.shape == (sum(len(t.steps) for t in TYPOLOGIES), len(STEP_FIELDS))
+    assert compiled.bounds[-1, 1] == compiled.steps.shape[0]
+    assert (compiled.bounds[1:, 0] == compiled.bounds[:-1, 1]).all()
+    assert np.allclose(compiled.start_cdf[:, -1], 1.0)
+    assert compiled.names == tuple(t.name for t in TYPOLOGIES)
