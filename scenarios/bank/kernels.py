@@ -127,47 +127,51 @@ def _merchant(category, region, beh, rng):
 
 
 @nb.njit(cache=True)
-def _customer_day(i, t0, weekday, dom, dim, cust, beh, rng, cand, m):
-    """Append customer ``i``'s ordinary transactions of the day starting at ``t0``."""
+def _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m):
+    """Append every customer's ordinary transactions of the day starting at ``t0``.
+
+    One call per day, looping inside: a call per customer would copy the namedtuples'
+    array structs (and their reference counts) every time, costing more than the work."""
     c = beh.codes
-    if dom == min(cust.pay_day[i], dim):
-        cand, m = _push(cand, m, t0 + cust.pay_second[i], c[0], c[6], -1, i, -1,
-                        cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
-    for slot in range(cust.bill_day.shape[1]):
-        day = cust.bill_day[i, slot]
-        if day > 0 and min(day, dim) == dom:
-            amount = cust.bill_cents[i, slot]
-            if beh.bill_variable[slot]:
-                amount = np.int64(amount * (0.85 + 0.3 * rng.random()))
-            t = t0 + _seconds(beh.schedule_cdf[c[13]], rng)
-            cand, m = _push(cand, m, t, c[1], c[7], i, -1, cust.bill_merchant[i, slot], amount,
-                            MODE_FIXED, 0, -1)  # fmt: skip
-    for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
-        cat = _draw(beh.cat_cdf, rng)
-        t = t0 + _seconds(beh.schedule_cdf[beh.cat_schedule[cat]], rng)
-        merchant = _merchant(cat, cust.region[i], beh, rng)
-        log_amount = beh.cat_mu[cat] + beh.cat_sigma[cat] * rng.standard_normal()
-        amount = max(np.int64(50), np.int64(np.exp(log_amount)))
-        channel = c[9] if rng.random() < beh.cat_online[cat] else c[8]
-        cand, m = _push(cand, m, t, c[2], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1)
-    cash = c[14]
-    if rng.random() < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
-        amount = beh.cash_cents[_draw(beh.cash_cdf, rng)]
-        t = t0 + _seconds(beh.schedule_cdf[cash], rng)
-        cand, m = _push(cand, m, t, c[3], c[10], i, -1, -1, amount, MODE_FIXED, 0, -1)
-    if rng.random() < beh.rates[1]:
-        amount = np.int64(20_000.0 * np.exp(0.8 * rng.standard_normal()))
-        channel = c[11] if rng.random() < 0.5 else c[10]
-        t = t0 + _seconds(beh.schedule_cdf[cash], rng)
-        cand, m = _push(cand, m, t, c[4], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
     n = cust.card_rate.shape[0]
-    if n > 1 and rng.random() < beh.rates[2]:
-        other = _below(n - 1, rng)
-        other += other >= i  # any customer but i
-        amount = max(np.int64(100), np.int64(8_000.0 * np.exp(rng.standard_normal())))
-        channel = c[12] if rng.random() < 0.7 else c[9]
-        t = t0 + _seconds(beh.schedule_cdf[c[15]], rng)
-        cand, m = _push(cand, m, t, c[5], channel, i, other, -1, amount, MODE_FIXED, 0, -1)
+    for i in range(n):
+        if dom == min(cust.pay_day[i], dim):
+            cand, m = _push(cand, m, t0 + cust.pay_second[i], c[0], c[6], -1, i, -1,
+                            cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
+        for slot in range(cust.bill_day.shape[1]):
+            day = cust.bill_day[i, slot]
+            if day > 0 and min(day, dim) == dom:
+                amount = cust.bill_cents[i, slot]
+                if beh.bill_variable[slot]:
+                    amount = np.int64(amount * (0.85 + 0.3 * rng.random()))
+                t = t0 + _seconds(beh.schedule_cdf[c[13]], rng)
+                cand, m = _push(cand, m, t, c[1], c[7], i, -1, cust.bill_merchant[i, slot], amount,
+                                MODE_FIXED, 0, -1)  # fmt: skip
+        for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
+            cat = _draw(beh.cat_cdf, rng)
+            t = t0 + _seconds(beh.schedule_cdf[beh.cat_schedule[cat]], rng)
+            merchant = _merchant(cat, cust.region[i], beh, rng)
+            log_amount = beh.cat_mu[cat] + beh.cat_sigma[cat] * rng.standard_normal()
+            amount = max(np.int64(50), np.int64(np.exp(log_amount)))
+            channel = c[9] if rng.random() < beh.cat_online[cat] else c[8]
+            cand, m = _push(cand, m, t, c[2], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1)
+        cash = c[14]
+        if rng.random() < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
+            amount = beh.cash_cents[_draw(beh.cash_cdf, rng)]
+            t = t0 + _seconds(beh.schedule_cdf[cash], rng)
+            cand, m = _push(cand, m, t, c[3], c[10], i, -1, -1, amount, MODE_FIXED, 0, -1)
+        if rng.random() < beh.rates[1]:
+            amount = np.int64(20_000.0 * np.exp(0.8 * rng.standard_normal()))
+            channel = c[11] if rng.random() < 0.5 else c[10]
+            t = t0 + _seconds(beh.schedule_cdf[cash], rng)
+            cand, m = _push(cand, m, t, c[4], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
+        if n > 1 and rng.random() < beh.rates[2]:
+            other = _below(n - 1, rng)
+            other += other >= i  # any customer but i
+            amount = max(np.int64(100), np.int64(8_000.0 * np.exp(rng.standard_normal())))
+            channel = c[12] if rng.random() < 0.7 else c[9]
+            t = t0 + _seconds(beh.schedule_cdf[c[15]], rng)
+            cand, m = _push(cand, m, t, c[5], channel, i, other, -1, amount, MODE_FIXED, 0, -1)
     return cand, m
 
 
@@ -276,8 +280,7 @@ def generate_day(day, weekday, dom, dim, cust, beh, crime, rng, cand, m, n_cases
     updated in place; case ids are ``sum over typologies`` so far, so they stay unique.
     """
     t0 = day * 86400
-    for i in range(cust.card_rate.shape[0]):
-        cand, m = _customer_day(i, t0, weekday, dom, dim, cust, beh, rng, cand, m)
+    cand, m = _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m)
     if cust.mules.shape[0] < 2 or cust.victims.shape[0] < 1:
         return cand, m
     n = cust.card_rate.shape[0]
