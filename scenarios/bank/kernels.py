@@ -319,19 +319,8 @@ def _due_in_order(cand, m, t_end):
 
 
 @nb.njit(cache=True)
-def settle(cand, m, t_end, balance, overdraft, out, n_out):
-    """Book every candidate due before ``t_end`` in time order; keep the rest pending.
-
-    ``balance`` (int64 cents) is updated in place. Returns the (possibly grown) output
-    table, its new row count, and the number of candidates still pending (now at the
-    front of ``cand``, in creation order).
-    """
-    due = _due_in_order(cand, m, t_end)
-    n_due = due.shape[0]
-    if n_out + n_due > out.shape[1]:
-        bigger = np.empty((N_OUT, max(2 * out.shape[1], n_out + n_due)), dtype=np.int64)
-        bigger[:, :n_out] = out[:, :n_out]
-        out = bigger
+def _book(cand, due, balance, overdraft, out, n_out):
+    """Book the rows ``due`` of ``cand`` in order into ``out`` from column ``n_out`` on."""
     for r in due:
         row = cand[r]
         src, dst, amount = row[C_SRC], row[C_DST], row[C_AMOUNT]
@@ -355,6 +344,23 @@ def settle(cand, m, t_end, balance, overdraft, out, n_out):
                 balance[dst] += amount
             col[O_DST_AFTER] = balance[dst]
         n_out += 1
+    return n_out
+
+
+@nb.njit(cache=True)
+def settle(cand, m, t_end, balance, overdraft, out, n_out):
+    """Book every candidate due before ``t_end`` in time order; keep the rest pending.
+
+    ``balance`` (int64 cents) is updated in place. Returns the (possibly grown) output
+    table, its new row count, and the number of candidates still pending (now at the
+    front of ``cand``, in creation order).
+    """
+    due = _due_in_order(cand, m, t_end)
+    if n_out + due.shape[0] > out.shape[1]:
+        bigger = np.empty((N_OUT, max(2 * out.shape[1], n_out + due.shape[0])), dtype=np.int64)
+        bigger[:, :n_out] = out[:, :n_out]
+        out = bigger
+    n_out = _book(cand, due, balance, overdraft, out, n_out)
     kept = 0
     for r in range(m):
         if cand[r, C_T] >= t_end:
