@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Schedule", "stack_hour_cdfs"]
+__all__ = ["Schedule", "stack_hour_cdfs", "guide_table"]
 
 
 @dataclass(frozen=True)
@@ -57,3 +57,17 @@ class Schedule:
 def stack_hour_cdfs(schedules: list[Schedule]) -> np.ndarray:
     """Hour CDFs of several schedules, shape (len(schedules), 24), for kernels."""
     return np.stack([s.hour_cdf() for s in schedules])
+
+
+def guide_table(cdf: np.ndarray, size: int = 64) -> np.ndarray:
+    """Guide table for drawing from ``cdf`` (Chen & Asau, 1974), int64, shape (..., size).
+
+    ``guide[..., j]`` is the first index whose cumulative probability exceeds ``j / size``,
+    so the draw for a uniform ``u`` starts its search at ``guide[int(u * size)]`` and almost
+    always ends there: constant time instead of a scan over every category.
+    """
+    cdf = np.asarray(cdf, dtype=np.float64)
+    steps = np.arange(size) / size
+    rows = cdf.reshape(-1, cdf.shape[-1])
+    guide = np.stack([np.searchsorted(row, steps, side="right") for row in rows])
+    return guide.reshape(cdf.shape[:-1] + (size,)).astype(np.int64)

@@ -55,16 +55,19 @@ Customers = namedtuple(
 
 Behaviour = namedtuple(
     "Behaviour",
-    "codes rates cat_cdf cat_mu cat_sigma cat_online cat_schedule schedule_cdf "
-    "schedule_weekday card_weekday cash_cents cash_cdf bill_variable merchant_order "
-    "merchant_offsets n_regions",
+    "codes rates cat_cdf cat_guide cat_mu cat_sigma cat_online cat_schedule schedule_cdf "
+    "schedule_guide schedule_weekday card_weekday cash_cents cash_cdf cash_guide bill_variable "
+    "merchant_order merchant_offsets n_regions",
 )
 """Normal-behaviour tables: ``codes`` int64 = [SALARY, BILL, PAYMENT, CASH_OUT, CASH_IN,
 TRANSFER, direct_credit, direct_debit, card_present, online, atm, branch, mobile,
 overnight schedule, cash schedule, transfer schedule]; ``rates`` float64 = [P(cash out),
-P(cash in), P(transfer)] per customer-day, in-region share."""
+P(cash in), P(transfer)] per customer-day, in-region share. Each ``*_cdf`` comes with its
+guide table (``rules.schedules.guide_table``)."""
 
-Crime = namedtuple("Crime", "steps bounds start_cdf p_case threshold_cents high_categories")
+Crime = namedtuple(
+    "Crime", "steps bounds start_cdf start_guide p_case threshold_cents high_categories"
+)
 """Compiled typologies (``rules.typology.CompiledTypologies``), case probability per
 customer-day of each, reporting threshold in cents, and high-value category codes."""
 
@@ -101,18 +104,18 @@ def _below(n, rng):
 
 
 @nb.njit(cache=True)
-def _draw(cdf, rng):
-    """Index drawn from a short CDF (last value 1): a linear scan beats binary search here."""
+def _draw(cdf, guide, rng):
+    """Index drawn from ``cdf`` (last value 1) using its guide table (usually no search)."""
     u = rng.random()
-    k = 0
+    k = guide[np.int64(u * guide.shape[0])]
     while k < cdf.shape[0] - 1 and cdf[k] <= u:
         k += 1
     return k
 
 
 @nb.njit(cache=True)
-def _seconds(cdf, rng):
-    return _draw(cdf, rng) * 3600 + _below(3600, rng)
+def _seconds(cdf, guide, rng):
+    return _draw(cdf, guide, rng) * 3600 + _below(3600, rng)
 
 
 @nb.njit(cache=True)
@@ -144,12 +147,16 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m):
                 amount = cust.bill_cents[i, slot]
                 if beh.bill_variable[slot]:
                     amount = np.int64(amount * (0.85 + 0.3 * rng.random()))
-                t = t0 + _seconds(beh.schedule_cdf[c[13]], rng)
+                t = t0 + _seconds(beh.schedule_cdf[c[13]], beh.schedule_guide[c[13]], rng)
                 cand, m = _push(cand, m, t, c[1], c[7], i, -1, cust.bill_merchant[i, slot], amount,
                                 MODE_FIXED, 0, -1)  # fmt: skip
         for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
-            cat = _draw(beh.cat_cdf, rng)
-            t = t0 + _seconds(beh.schedule_cdf[beh.cat_schedule[cat]], rng)
+            cat = _draw(beh.cat_cdf, beh.cat_guide, rng)
+            t = t0 + _seconds(
+                beh.schedule_cdf[beh.cat_schedule[cat]],
+                beh.schedule_guide[beh.cat_schedule[cat]],
+                rng,
+            )
             merchant = _merchant(cat, cust.region[i], beh, rng)
             log_amount = beh.cat_mu[cat] + beh.cat_sigma[cat] * rng.standard_normal()
             amount = max(np.int64(50), np.int64(np.exp(log_amount)))
@@ -157,20 +164,20 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m):
             cand, m = _push(cand, m, t, c[2], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1)
         cash = c[14]
         if rng.random() < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
-            amount = beh.cash_cents[_draw(beh.cash_cdf, rng)]
-            t = t0 + _seconds(beh.schedule_cdf[cash], rng)
+            amount = beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, rng)]
+            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], rng)
             cand, m = _push(cand, m, t, c[3], c[10], i, -1, -1, amount, MODE_FIXED, 0, -1)
         if rng.random() < beh.rates[1]:
             amount = np.int64(20_000.0 * np.exp(0.8 * rng.standard_normal()))
             channel = c[11] if rng.random() < 0.5 else c[10]
-            t = t0 + _seconds(beh.schedule_cdf[cash], rng)
+            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], rng)
             cand, m = _push(cand, m, t, c[4], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
         if n > 1 and rng.random() < beh.rates[2]:
             other = _below(n - 1, rng)
             other += other >= i  # any customer but i
             amount = max(np.int64(100), np.int64(8_000.0 * np.exp(rng.standard_normal())))
             channel = c[12] if rng.random() < 0.7 else c[9]
-            t = t0 + _seconds(beh.schedule_cdf[c[15]], rng)
+            t = t0 + _seconds(beh.schedule_cdf[c[15]], beh.schedule_guide[c[15]], rng)
             cand, m = _push(cand, m, t, c[5], channel, i, other, -1, amount, MODE_FIXED, 0, -1)
     return cand, m
 
@@ -233,7 +240,7 @@ def _case(k, case, t0, cust, beh, crime, rng, cand, m):
         wanted = min(rng.integers(ring_lo, ring_hi + 1), mules.shape[0] - 1, MAX_RING)
         ring_size = _draw_ring(ring, wanted, hub, mules, rng)
     received = np.full(2 + MAX_RING, -1, dtype=np.int64)
-    clock = t0 + _seconds(crime.start_cdf[k], rng)
+    clock = t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], rng)
     for s in range(first, end):
         step = crime.steps[s]
         src_role, dst_role, rule = np.int64(step[0]), np.int64(step[1]), np.int64(step[4])
@@ -245,7 +252,7 @@ def _case(k, case, t0, cust, beh, crime, rng, cand, m):
             dst = _account(dst_role, j, ring, ring_size, victim, hub)
             merchant = -1
             if dst_role == R_MERCHANT:
-                cat = _draw(beh.cat_cdf, rng)
+                cat = _draw(beh.cat_cdf, beh.cat_guide, rng)
                 merchant = _merchant(cat, cust.region[src], beh, rng)
             elif dst_role == R_MERCHANT_HIGH:
                 cat = crime.high_categories[_below(crime.high_categories.shape[0], rng)]

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from rules.financial_crime import TYPOLOGIES
-from rules.schedules import stack_hour_cdfs
+from rules.schedules import guide_table, stack_hour_cdfs
 from rules.typology import compile_typologies
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
@@ -79,16 +79,19 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
                 beh["in_region_share"],
             ]
         ),  # fmt: skip
-        cat_cdf=np.cumsum(weights) / weights.sum(),
+        cat_cdf=(cat_cdf := np.cumsum(weights) / weights.sum()),
+        cat_guide=guide_table(cat_cdf),
         cat_mu=np.log(np.array([c.median * 100.0 for c in cards])),
         cat_sigma=np.array([c.sigma for c in cards]),
         cat_online=np.array([c.online_share for c in cards]),
         cat_schedule=np.array([schedules.index(c.schedule) for c in cards], dtype=np.int64),
-        schedule_cdf=stack_hour_cdfs(list(B.SCHEDULES)),
+        schedule_cdf=(schedule_cdf := stack_hour_cdfs(list(B.SCHEDULES))),
+        schedule_guide=guide_table(schedule_cdf),
         schedule_weekday=np.array([s.weekday for s in B.SCHEDULES]),
         card_weekday=B.CARD_WEEKDAY.astype(np.float64),
         cash_cents=(cash_amounts * 100).astype(np.int64),
-        cash_cdf=np.cumsum(cash_p) / cash_p.sum(),
+        cash_cdf=(cash_cdf := np.cumsum(cash_p) / cash_p.sum()),
+        cash_guide=guide_table(cash_cdf),
         bill_variable=np.array([False, True, False]),
         merchant_order=index.order,
         merchant_offsets=index.offsets,
@@ -100,6 +103,7 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         steps=compiled.steps,
         bounds=compiled.bounds,
         start_cdf=compiled.start_cdf,
+        start_guide=guide_table(compiled.start_cdf),
         p_case=np.array([crime_cfg[name] / 365.0 for name in compiled.names]),
         threshold_cents=np.int64(round(config["laundering"]["reporting_threshold"] * 100)),
         high_categories=np.array([names.index(c) for c in B.HIGH_VALUE_CATEGORIES], np.int64),
