@@ -86,13 +86,15 @@ def test_compiled_table_has_one_row_per_step_and_bounds_per_typology():
 def test_guided_draws_equal_a_full_search():
     from rules.schedules import guide_table
     from scenarios.bank.kernels import _draw
+    from simulations.bits import new_bits, uniform
 
     rng = np.random.default_rng(5)
     weights = rng.random(24) * (rng.random(24) < 0.6)  # zero-weight hours included
     cdf = np.cumsum(weights) / weights.sum()
     guide = guide_table(cdf)
-    draws = np.array([_draw(cdf, guide, np.random.default_rng(s)) for s in range(2000)])
-    uniforms = np.array([np.random.default_rng(s).random() for s in range(2000)])
+    states = [new_bits(np.random.default_rng(s)) for s in range(2000)]
+    draws = np.array([_draw(cdf, guide, state.copy()) for state in states])
+    uniforms = np.array([uniform(state.copy()) for state in states])
     assert (draws == np.searchsorted(cdf, uniforms, side="right")).all()
     assert (weights[draws] > 0).all()
     assert guide_table(np.stack([cdf, cdf])).shape == (2, 64)

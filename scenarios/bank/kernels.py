@@ -16,7 +16,9 @@ A day runs in two kernels: :func:`generate_day` appends every customer's and eve
 case's candidates (cases may reach into later days), then :func:`settle` takes the
 candidates due before the day ends, sorts them by time (ties by creation order), and books
 them one by one: a debit that would take the source below its overdraft limit is declined
-and moves nothing. All randomness comes from the shard's ``numpy.random.Generator``.
+and moves nothing. All randomness comes from the shard's ``numpy.random.Generator``
+(``rng``: Poisson, binomial, normal draws) and the xoshiro state seeded from it (``bits``:
+uniforms, the bulk of the draws; see :mod:`simulations.bits`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from collections import namedtuple
 
 import numba as nb
 import numpy as np
+
+from simulations.bits import below, uniform
 
 __all__ = [
     "Customers", "Behaviour", "Crime", "generate_day", "settle", "new_candidates",
@@ -97,16 +101,9 @@ def _push(cand, m, t, kind, channel, src, dst, merchant, amount, mode, ftype, ca
 
 
 @nb.njit(cache=True)
-def _below(n, rng):
-    """Uniform int in [0, n). Scaling a 53-bit double is ~6x faster than ``rng.integers``
-    in Numba and its bias (< n / 2**53) is far below anything a test could detect."""
-    return np.int64(rng.random() * n)
-
-
-@nb.njit(cache=True)
-def _draw(cdf, guide, rng):
+def _draw(cdf, guide, bits):
     """Index drawn from ``cdf`` (last value 1) using its guide table (usually no search)."""
-    u = rng.random()
+    u = uniform(bits)
     k = guide[np.int64(u * guide.shape[0])]
     while k < cdf.shape[0] - 1 and cdf[k] <= u:
         k += 1
@@ -114,23 +111,23 @@ def _draw(cdf, guide, rng):
 
 
 @nb.njit(cache=True)
-def _seconds(cdf, guide, rng):
-    return _draw(cdf, guide, rng) * 3600 + _below(3600, rng)
+def _seconds(cdf, guide, bits):
+    return _draw(cdf, guide, bits) * 3600 + below(bits, 3600)
 
 
 @nb.njit(cache=True)
-def _merchant(category, region, beh, rng):
+def _merchant(category, region, beh, bits):
     """A merchant row of ``category``, in ``region`` with the in-region share if any exist."""
     cell = category * beh.n_regions + region
     lo, hi = beh.merchant_offsets[cell], beh.merchant_offsets[cell + 1]
-    if hi == lo or rng.random() >= beh.rates[3]:
+    if hi == lo or uniform(bits) >= beh.rates[3]:
         lo = beh.merchant_offsets[category * beh.n_regions]
         hi = beh.merchant_offsets[(category + 1) * beh.n_regions]
-    return beh.merchant_order[lo + _below(hi - lo, rng)]
+    return beh.merchant_order[lo + below(bits, hi - lo)]
 
 
 @nb.njit(cache=True)
-def _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m):
+def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
     """Append every customer's ordinary transactions of the day starting at ``t0``.
 
     One call per day, looping inside: a call per customer would copy the namedtuples'
@@ -146,38 +143,38 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m):
             if day > 0 and min(day, dim) == dom:
                 amount = cust.bill_cents[i, slot]
                 if beh.bill_variable[slot]:
-                    amount = np.int64(amount * (0.85 + 0.3 * rng.random()))
-                t = t0 + _seconds(beh.schedule_cdf[c[13]], beh.schedule_guide[c[13]], rng)
+                    amount = np.int64(amount * (0.85 + 0.3 * uniform(bits)))
+                t = t0 + _seconds(beh.schedule_cdf[c[13]], beh.schedule_guide[c[13]], bits)
                 cand, m = _push(cand, m, t, c[1], c[7], i, -1, cust.bill_merchant[i, slot], amount,
                                 MODE_FIXED, 0, -1)  # fmt: skip
         for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
-            cat = _draw(beh.cat_cdf, beh.cat_guide, rng)
+            cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
             t = t0 + _seconds(
                 beh.schedule_cdf[beh.cat_schedule[cat]],
                 beh.schedule_guide[beh.cat_schedule[cat]],
-                rng,
+                bits,
             )
-            merchant = _merchant(cat, cust.region[i], beh, rng)
+            merchant = _merchant(cat, cust.region[i], beh, bits)
             log_amount = beh.cat_mu[cat] + beh.cat_sigma[cat] * rng.standard_normal()
             amount = max(np.int64(50), np.int64(np.exp(log_amount)))
-            channel = c[9] if rng.random() < beh.cat_online[cat] else c[8]
+            channel = c[9] if uniform(bits) < beh.cat_online[cat] else c[8]
             cand, m = _push(cand, m, t, c[2], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1)
         cash = c[14]
-        if rng.random() < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
-            amount = beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, rng)]
-            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], rng)
+        if uniform(bits) < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
+            amount = beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
+            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
             cand, m = _push(cand, m, t, c[3], c[10], i, -1, -1, amount, MODE_FIXED, 0, -1)
-        if rng.random() < beh.rates[1]:
+        if uniform(bits) < beh.rates[1]:
             amount = np.int64(20_000.0 * np.exp(0.8 * rng.standard_normal()))
-            channel = c[11] if rng.random() < 0.5 else c[10]
-            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], rng)
+            channel = c[11] if uniform(bits) < 0.5 else c[10]
+            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
             cand, m = _push(cand, m, t, c[4], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
-        if n > 1 and rng.random() < beh.rates[2]:
-            other = _below(n - 1, rng)
+        if n > 1 and uniform(bits) < beh.rates[2]:
+            other = below(bits, n - 1)
             other += other >= i  # any customer but i
             amount = max(np.int64(100), np.int64(8_000.0 * np.exp(rng.standard_normal())))
-            channel = c[12] if rng.random() < 0.7 else c[9]
-            t = t0 + _seconds(beh.schedule_cdf[c[15]], beh.schedule_guide[c[15]], rng)
+            channel = c[12] if uniform(bits) < 0.7 else c[9]
+            t = t0 + _seconds(beh.schedule_cdf[c[15]], beh.schedule_guide[c[15]], bits)
             cand, m = _push(cand, m, t, c[5], channel, i, other, -1, amount, MODE_FIXED, 0, -1)
     return cand, m
 
@@ -212,11 +209,11 @@ def _slot(role, j, ring_size):
 
 
 @nb.njit(cache=True)
-def _draw_ring(ring, size, hub, mules, rng):
+def _draw_ring(ring, size, hub, mules, bits):
     """Fill ``ring[:size]`` with distinct mules other than ``hub``; return ``size``."""
     filled = 0
     while filled < size:
-        candidate = mules[_below(mules.shape[0], rng)]
+        candidate = mules[below(bits, mules.shape[0])]
         fresh = candidate != hub
         for q in range(filled):
             fresh = fresh and ring[q] != candidate
@@ -227,37 +224,37 @@ def _draw_ring(ring, size, hub, mules, rng):
 
 
 @nb.njit(cache=True)
-def _case(k, case, t0, cust, beh, crime, rng, cand, m):
+def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
     """Append every transaction of one case of typology ``k`` starting on day ``t0``."""
     first, end = crime.bounds[k, 0], crime.bounds[k, 1]
     ring_lo, ring_hi = crime.bounds[k, 2], crime.bounds[k, 3]
     mules, victims = cust.mules, cust.victims
-    victim = victims[_below(victims.shape[0], rng)]
-    hub = mules[_below(mules.shape[0], rng)]
+    victim = victims[below(bits, victims.shape[0])]
+    hub = mules[below(bits, mules.shape[0])]
     ring = np.empty(MAX_RING, dtype=np.int64)
     ring_size = 0
     if ring_hi > 0:
         wanted = min(rng.integers(ring_lo, ring_hi + 1), mules.shape[0] - 1, MAX_RING)
-        ring_size = _draw_ring(ring, wanted, hub, mules, rng)
+        ring_size = _draw_ring(ring, wanted, hub, mules, bits)
     received = np.full(2 + MAX_RING, -1, dtype=np.int64)
-    clock = t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], rng)
+    clock = t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], bits)
     for s in range(first, end):
         step = crime.steps[s]
         src_role, dst_role, rule = np.int64(step[0]), np.int64(step[1]), np.int64(step[4])
         per_member = step[11] > 0
         count = ring_size if per_member else rng.integers(np.int64(step[9]), np.int64(step[10]) + 1)
         for j in range(count):
-            clock += np.int64(step[7] + (step[8] - step[7]) * rng.random())
+            clock += np.int64(step[7] + (step[8] - step[7]) * uniform(bits))
             src = _account(src_role, j, ring, ring_size, victim, hub)
             dst = _account(dst_role, j, ring, ring_size, victim, hub)
             merchant = -1
             if dst_role == R_MERCHANT:
-                cat = _draw(beh.cat_cdf, beh.cat_guide, rng)
-                merchant = _merchant(cat, cust.region[src], beh, rng)
+                cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
+                merchant = _merchant(cat, cust.region[src], beh, bits)
             elif dst_role == R_MERCHANT_HIGH:
-                cat = crime.high_categories[_below(crime.high_categories.shape[0], rng)]
-                merchant = _merchant(cat, cust.region[src], beh, rng)
-            share = step[5] + (step[6] - step[5]) * rng.random()
+                cat = crime.high_categories[below(bits, crime.high_categories.shape[0])]
+                merchant = _merchant(cat, cust.region[src], beh, bits)
+            share = step[5] + (step[6] - step[5]) * uniform(bits)
             mode = MODE_FIXED
             if rule == A_LOGNORMAL:
                 amount = np.int64(step[5] * 100.0 * np.exp(step[6] * rng.standard_normal()))
@@ -280,14 +277,14 @@ def _case(k, case, t0, cust, beh, crime, rng, cand, m):
 
 
 @nb.njit(cache=True)
-def generate_day(day, weekday, dom, dim, cust, beh, crime, rng, cand, m, n_cases):
+def generate_day(day, weekday, dom, dim, cust, beh, crime, rng, bits, cand, m, n_cases):
     """Append the candidates of simulated day ``day`` (0-based) for every customer and case.
 
     ``n_cases`` (int64, one per typology) counts cases started so far in this shard and is
     updated in place; case ids are ``sum over typologies`` so far, so they stay unique.
     """
     t0 = day * 86400
-    cand, m = _customers_day(t0, weekday, dom, dim, cust, beh, rng, cand, m)
+    cand, m = _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m)
     if cust.mules.shape[0] < 2 or cust.victims.shape[0] < 1:
         return cand, m
     n = cust.card_rate.shape[0]
@@ -295,7 +292,7 @@ def generate_day(day, weekday, dom, dim, cust, beh, crime, rng, cand, m, n_cases
         for _ in range(rng.binomial(n, crime.p_case[k])):
             case = n_cases.sum()
             n_cases[k] += 1
-            cand, m = _case(k, case, t0, cust, beh, crime, rng, cand, m)
+            cand, m = _case(k, case, t0, cust, beh, crime, rng, bits, cand, m)
     return cand, m
 
 

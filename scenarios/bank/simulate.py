@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
 from rules.financial_crime import TYPOLOGIES
 from rules.schedules import guide_table, stack_hour_cdfs
@@ -21,6 +20,7 @@ from rules.typology import compile_typologies
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
 from scenarios.bank.population import MerchantIndex
+from simulations.bits import new_bits
 
 __all__ = ["ShardInputs", "kernel_inputs", "calendar_days", "run_kernel", "epoch_seconds"]
 
@@ -140,6 +140,7 @@ def run_kernel(
     run = config["run"]
     days = calendar_days(run["start_date"], run["days"])
     balance = inputs.opening_cents.copy()
+    bits = new_bits(rng)
     n_cases = np.zeros(len(inputs.crime.p_case), dtype=np.int64)
     expected = int(len(balance) * (config["behaviour"]["card_payments_per_day"] + 0.5))
     cand, m = K.new_candidates(2 * expected), 0
@@ -151,31 +152,8 @@ def run_kernel(
         n_out = 0
         for day in range(first, last):
             weekday, dom, dim = days[day]
-            cand, m = K.generate_day(
-                day,
-                weekday,
-                dom,
-                dim,
-                inputs.customers,
-                inputs.behaviour,
-                inputs.crime,
-                rng,
-                cand,
-                m,
-                n_cases,
-            )
+            cand, m = K.generate_day(day, weekday, dom, dim, inputs.customers, inputs.behaviour,
+                                     inputs.crime, rng, bits, cand, m, n_cases)  # fmt: skip
             out, n_out, m = K.settle(cand, m, (day + 1) * 86400, balance,
                                      inputs.overdraft_cents, out, n_out)  # fmt: skip
         yield out, n_out, balance, n_cases
-
-
-def as_batches(
-    chunks, account_id: np.ndarray, shard: int, epoch_s: int
-) -> Iterator[pa.RecordBatch]:
-    """Convert engine chunks to transaction record batches with consecutive ids."""
-    from scenarios.bank.tables import transactions_batch
-
-    first_row = 0
-    for out, n, _, _ in chunks:
-        yield transactions_batch(out, n, account_id, shard, first_row, epoch_s)
-        first_row += n
