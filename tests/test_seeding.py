@@ -35,3 +35,27 @@ def test_names_follow_sex_and_are_reproducible():
     assert set(names[~is_male]) <= set(Provider.first_names_female)
     assert len(set(first.dictionary.to_pylist())) == len(first.dictionary)
     assert len(last) == 2000 and last.null_count == 0
+
+
+def test_xoshiro_matches_the_reference_implementation():
+    from simulations.bits import next_u64
+
+    # First outputs of xoshiro256** from state {1, 2, 3, 4} (Blackman & Vigna's C code).
+    state = np.array([1, 2, 3, 4], dtype=np.uint64)
+    assert [int(next_u64(state)) for _ in range(4)] == [
+        11520, 0, 1509978240, 1215971899390074240,
+    ]  # fmt: skip
+
+
+def test_fast_uniforms_are_uniform_and_reproducible():
+    from simulations.bits import below, new_bits, uniform
+
+    state = new_bits(stream(9, 0, "bits"))
+    again = state.copy()
+    values = np.array([uniform(state) for _ in range(20_000)])
+    assert values.min() >= 0.0 and values.max() < 1.0
+    assert uniform(again) == values[0]
+    # Chi-square over 20 equal bins, 19 df: the 0.999 quantile is 43.8.
+    counts = np.histogram(values, bins=20, range=(0, 1))[0]
+    assert ((counts - 1000) ** 2 / 1000).sum() < 43.8
+    assert {below(state, 3) for _ in range(200)} == {0, 1, 2}
