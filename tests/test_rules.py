@@ -98,3 +98,11 @@ def test_guided_draws_equal_a_full_search():
     assert (draws == np.searchsorted(cdf, uniforms, side="right")).all()
     assert (weights[draws] > 0).all()
     assert guide_table(np.stack([cdf, cdf])).shape == (2, 64)
+
+
+def test_kernel_code_names_cover_the_code_indices():
+    from scenarios.bank import kernels as K
+
+    assert K.TRANSFER_HOURS == len(K.CODE_NAMES) - 1
+    assert K.CODE_NAMES[K.SALARY] == "SALARY" and K.CODE_NAMES[K.MOBILE] == "mobile"
+    assert K.CODE_NAMES[K.BILL_HOURS] == "overnight"

@@ -44,6 +44,16 @@ MODE_FIXED, MODE_BALANCE_FRACTION = 0, 1
 _MILLION = 1_000_000
 _MIN_FRACTION_CENTS = 100  # a fraction-of-balance payment is at least one dollar
 
+CODE_NAMES = (
+    "SALARY", "BILL", "PAYMENT", "CASH_OUT", "CASH_IN", "TRANSFER",
+    "direct_credit", "direct_debit", "card_present", "online", "atm", "branch", "mobile",
+    "overnight", "cash", "evening",
+)  # fmt: skip
+"""What each entry of ``Behaviour.codes`` holds the code of: transaction types, channels,
+then schedules (bills run overnight, cash by the cash profile, transfers in the evening)."""
+(SALARY, BILL, PAYMENT, CASH_OUT, CASH_IN, TRANSFER, DIRECT_CREDIT, DIRECT_DEBIT, CARD_PRESENT,
+ ONLINE, ATM, BRANCH, MOBILE, BILL_HOURS, CASH_HOURS, TRANSFER_HOURS) = range(16)  # fmt: skip
+
 # Role and amount-rule codes: indices into rules.typology.ROLES / AMOUNT_RULES.
 R_EXTERNAL, R_VICTIM, R_HUB, R_MEMBER, R_NEXT, R_FIRST, R_MERCHANT, R_MERCHANT_HIGH = range(8)
 A_LOGNORMAL, A_UNIFORM, A_BALANCE, A_THRESHOLD, A_RECEIVED, A_SPLIT = range(6)
@@ -63,11 +73,9 @@ Behaviour = namedtuple(
     "schedule_guide schedule_weekday card_weekday cash_cents cash_cdf cash_guide bill_variable "
     "merchant_order merchant_offsets n_regions",
 )
-"""Normal-behaviour tables: ``codes`` int64 = [SALARY, BILL, PAYMENT, CASH_OUT, CASH_IN,
-TRANSFER, direct_credit, direct_debit, card_present, online, atm, branch, mobile,
-overnight schedule, cash schedule, transfer schedule]; ``rates`` float64 = [P(cash out),
-P(cash in), P(transfer)] per customer-day, in-region share. Each ``*_cdf`` comes with its
-guide table (``rules.schedules.guide_table``)."""
+"""Normal-behaviour tables: ``codes`` int64, one per :data:`CODE_NAMES`; ``rates`` float64
+= [P(cash out), P(cash in), P(transfer)] per customer-day, in-region share. Each ``*_cdf``
+comes with its guide table (``rules.schedules.guide_table``)."""
 
 Crime = namedtuple(
     "Crime", "steps bounds start_cdf start_guide p_case threshold_cents high_categories"
@@ -136,17 +144,19 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
     n = cust.card_rate.shape[0]
     for i in range(n):
         if dom == min(cust.pay_day[i], dim):
-            cand, m = _push(cand, m, t0 + cust.pay_second[i], c[0], c[6], -1, i, -1,
-                            cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
+            cand, m = _push(cand, m, t0 + cust.pay_second[i], c[SALARY], c[DIRECT_CREDIT], -1,
+                            i, -1, cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
         for slot in range(cust.bill_day.shape[1]):
             day = cust.bill_day[i, slot]
             if day > 0 and min(day, dim) == dom:
                 amount = cust.bill_cents[i, slot]
                 if beh.bill_variable[slot]:
                     amount = np.int64(amount * (0.85 + 0.3 * uniform(bits)))
-                t = t0 + _seconds(beh.schedule_cdf[c[13]], beh.schedule_guide[c[13]], bits)
-                cand, m = _push(cand, m, t, c[1], c[7], i, -1, cust.bill_merchant[i, slot], amount,
-                                MODE_FIXED, 0, -1)  # fmt: skip
+                t = t0 + _seconds(
+                    beh.schedule_cdf[c[BILL_HOURS]], beh.schedule_guide[c[BILL_HOURS]], bits
+                )
+                cand, m = _push(cand, m, t, c[BILL], c[DIRECT_DEBIT], i, -1,
+                                cust.bill_merchant[i, slot], amount, MODE_FIXED, 0, -1)  # fmt: skip
         for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
             cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
             t = t0 + _seconds(
@@ -157,25 +167,31 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
             merchant = _merchant(cat, cust.region[i], beh, bits)
             log_amount = beh.cat_mu[cat] + beh.cat_sigma[cat] * rng.standard_normal()
             amount = max(np.int64(50), np.int64(np.exp(log_amount)))
-            channel = c[9] if uniform(bits) < beh.cat_online[cat] else c[8]
-            cand, m = _push(cand, m, t, c[2], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1)
-        cash = c[14]
+            channel = c[ONLINE] if uniform(bits) < beh.cat_online[cat] else c[CARD_PRESENT]
+            cand, m = _push(
+                cand, m, t, c[PAYMENT], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1
+            )
+        cash = c[CASH_HOURS]
         if uniform(bits) < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
             amount = beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
             t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
-            cand, m = _push(cand, m, t, c[3], c[10], i, -1, -1, amount, MODE_FIXED, 0, -1)
+            cand, m = _push(cand, m, t, c[CASH_OUT], c[ATM], i, -1, -1, amount, MODE_FIXED, 0, -1)
         if uniform(bits) < beh.rates[1]:
             amount = np.int64(20_000.0 * np.exp(0.8 * rng.standard_normal()))
-            channel = c[11] if uniform(bits) < 0.5 else c[10]
+            channel = c[BRANCH] if uniform(bits) < 0.5 else c[ATM]
             t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
-            cand, m = _push(cand, m, t, c[4], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
+            cand, m = _push(cand, m, t, c[CASH_IN], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
         if n > 1 and uniform(bits) < beh.rates[2]:
             other = below(bits, n - 1)
             other += other >= i  # any customer but i
             amount = max(np.int64(100), np.int64(8_000.0 * np.exp(rng.standard_normal())))
-            channel = c[12] if uniform(bits) < 0.7 else c[9]
-            t = t0 + _seconds(beh.schedule_cdf[c[15]], beh.schedule_guide[c[15]], bits)
-            cand, m = _push(cand, m, t, c[5], channel, i, other, -1, amount, MODE_FIXED, 0, -1)
+            channel = c[MOBILE] if uniform(bits) < 0.7 else c[ONLINE]
+            t = t0 + _seconds(
+                beh.schedule_cdf[c[TRANSFER_HOURS]], beh.schedule_guide[c[TRANSFER_HOURS]], bits
+            )
+            cand, m = _push(
+                cand, m, t, c[TRANSFER], channel, i, other, -1, amount, MODE_FIXED, 0, -1
+            )
     return cand, m
 
 

@@ -60,26 +60,8 @@ class Pending:
     case: int = -1
 
 
-@dataclass
-class Codes:
-    """Type, channel and schedule codes named (decoded from ``Behaviour.codes``)."""
-
-    SALARY: int
-    BILL: int
-    PAYMENT: int
-    CASH_OUT: int
-    CASH_IN: int
-    TRANSFER: int
-    direct_credit: int
-    direct_debit: int
-    card_present: int
-    online: int
-    atm: int
-    branch: int
-    mobile: int
-    overnight: int
-    cash: int
-    evening: int
+Codes = namedtuple("Codes", K.CODE_NAMES)
+"""Type, channel and schedule codes by name (decoded from ``Behaviour.codes``)."""
 
 
 class Customer(mesa.Agent):

@@ -59,13 +59,8 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
     schedules = [s.name for s in B.SCHEDULES]
     types = {name: code for code, name in enumerate(B.TRANSACTION_TYPES)}
     channels = {name: code for code, name in enumerate(B.CHANNELS)}
-    codes = np.array(
-        [types[t] for t in ("SALARY", "BILL", "PAYMENT", "CASH_OUT", "CASH_IN", "TRANSFER")]
-        + [channels[c] for c in ("direct_credit", "direct_debit", "card_present", "online",
-                                 "atm", "branch", "mobile")]
-        + [schedules.index(s) for s in ("overnight", "cash", "evening")],
-        dtype=np.int64,
-    )  # fmt: skip
+    vocabulary = {**types, **channels, **{name: k for k, name in enumerate(schedules)}}
+    codes = np.array([vocabulary[name] for name in K.CODE_NAMES], dtype=np.int64)
     cards = B.CARD_CATEGORIES
     weights = np.array([c.weight for c in cards])
     cash_amounts, cash_p = B.CASH_WITHDRAWAL_AMOUNTS
