@@ -1,0 +1,16 @@
+"""Rule-based behaviour as data: rate schedules and multi-step typologies."""
+
+from rules.financial_crime import FRAUD_TYPOLOGIES, LAUNDERING_TYPOLOGIES, TYPOLOGIES
+from rules.schedules import Schedule, guide_table
+from rules.typology import Step, Typology, compile_typologies
+
+__all__ = [
+    "FRAUD_TYPOLOGIES",
+    "LAUNDERING_TYPOLOGIES",
+    "TYPOLOGIES",
+    "Schedule",
+    "Step",
+    "Typology",
+    "compile_typologies",
+    "guide_table",
+]

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from rules.financial_crime import TYPOLOGIES
-from simulations.eventlog import read_manifest, read_table
+from simulations.datasets import read_manifest, read_table
 from simulations.runner import run
 from simulations.scenario import get_scenario
 

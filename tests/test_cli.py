@@ -18,7 +18,8 @@ from click.testing import CliRunner
 import scenarios.bank
 from rules.financial_crime import TYPOLOGIES
 from simulations.cli import cli
-from simulations.eventlog import MANIFEST_NAME, read_manifest, read_table
+from simulations.datasets import read_manifest, read_table
+from simulations.eventlog import MANIFEST_NAME
 from simulations.scenario import get_scenario
 
 SMALL = [

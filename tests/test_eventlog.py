@@ -9,14 +9,13 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from simulations.datasets import read_manifest, read_table
 from simulations.errors import ConfigError, OutputError
 from simulations.eventlog import (
     MANIFEST_NAME,
     DatasetWriter,
     TablePartWriter,
     is_dataset,
-    read_manifest,
-    read_table,
 )
 
 DICT = pa.dictionary(pa.int32(), pa.string())

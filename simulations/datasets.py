@@ -1,0 +1,115 @@
+"""Reading synthsim datasets back: the manifest and any table as a pandas DataFrame."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from simulations.eventlog import _PART_RE, MANIFEST_NAME, _show, is_dataset
+
+__all__ = ["read_manifest", "read_table"]
+
+
+def read_manifest(dataset: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a dataset's manifest.
+
+    Parameters
+    ----------
+    dataset : str or os.PathLike
+        Dataset folder.
+
+    Returns
+    -------
+    dict
+        The parsed ``manifest.json``.
+    """
+    with open(Path(dataset) / MANIFEST_NAME, encoding="utf-8") as fh:
+        result: dict[str, Any] = json.load(fh)
+    return result
+
+
+def _stored_arrow_schema(pf: pq.ParquetFile) -> pa.Schema | None:
+    """The Arrow schema the writer stored in the file's metadata, if any."""
+    meta = pf.metadata.metadata or {}
+    blob = meta.get(b"ARROW:schema")
+    if blob is None:
+        return None
+    try:
+        return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(blob)))
+    except (ValueError, pa.ArrowException):
+        return None
+
+
+def _read_parquet_part(path: Path) -> pa.Table:
+    """Read one Parquet part, restoring timestamp units Parquet cannot store (seconds)."""
+    pf = pq.ParquetFile(path)
+    table = pf.read()
+    stored = _stored_arrow_schema(pf)
+    if stored is None:
+        return table
+    for i, field in enumerate(table.schema):
+        idx = stored.get_field_index(field.name)
+        if idx < 0:
+            continue
+        want = stored.field(idx).type
+        if want != field.type and pa.types.is_timestamp(want) and pa.types.is_timestamp(field.type):
+            table = table.set_column(i, field.with_type(want), table.column(i).cast(want))
+    return table
+
+
+def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
+    """Read all part files of one table, in part order, into one DataFrame.
+
+    Parameters
+    ----------
+    dataset : str or os.PathLike
+        Dataset folder.
+    table : str
+        Table name.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The concatenated parts with a fresh ``RangeIndex``.  CSV columns get
+        the types pyarrow infers; empty unquoted fields read as nulls.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``dataset`` is not a dataset or has no such table.
+    ValueError
+        If the table folder mixes Parquet and CSV parts.
+    """
+    root = Path(dataset)
+    if not is_dataset(root):
+        raise FileNotFoundError(f"{_show(root)} is not a dataset (no {MANIFEST_NAME})")
+    folder = root / table
+    if not folder.is_dir():
+        raise FileNotFoundError(f"dataset {_show(root)} has no table {table!r}")
+    parts: list[tuple[int, str, Path]] = []
+    for entry in folder.iterdir():
+        match = _PART_RE.match(entry.name)
+        if match and entry.is_file():
+            parts.append((int(match.group(1)), match.group(2), entry))
+    if not parts:
+        return pd.DataFrame()
+    if len({ext for _, ext, _ in parts}) > 1:
+        raise ValueError(f"table folder {_show(folder)} mixes parquet and csv part files")
+    parts.sort()
+    convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+    tables = [
+        _read_parquet_part(path)
+        if ext == "parquet"
+        else pacsv.read_csv(path, convert_options=convert)
+        for _, ext, path in parts
+    ]
+    combined = pa.concat_tables(tables, promote_options="permissive")
+    return combined.to_pandas()
