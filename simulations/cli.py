@@ -11,8 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from simulations.config import describe_schema, load_toml
-from simulations.errors import SynthsimError
-from simulations.eventlog import FORMATS
+from simulations.datasets import read_manifest
+from simulations.errors import ConfigError, SynthsimError
+from simulations.eventlog import FORMATS, is_dataset
 from simulations.runner import run
 from simulations.scenario import get_scenario, list_scenarios
 
@@ -129,6 +130,25 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engin
             for value, stats in values.items():
                 label = column if value == "true" else f"{column}={value}"
                 click.echo(f"  {table}.{label}: {stats['rows']:,} ({stats['prevalence']:.4%})")
+
+
+@cli.command()
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PNG file to write [default: DATASET-overview.png beside the dataset].",
+)
+def plot(dataset: Path, out: Path | None) -> None:
+    """Draw an overview figure of DATASET (written by 'synthsim run') as a PNG."""
+    if not is_dataset(dataset):
+        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+    manifest = read_manifest(dataset)
+    figure = get_scenario(manifest["scenario"]).overview_figure(dataset)
+    out = out or dataset.with_name(f"{dataset.name}-overview.png")
+    figure.savefig(out, dpi=110)
+    click.echo(f"wrote {out}")
 
 
 def main() -> None:

@@ -68,6 +68,10 @@ class Scenario(ABC):
         """Emit run-wide tables (e.g. a merchant list); returns summary figures."""
         return {}
 
+    def overview_figure(self, dataset: Path):
+        """A matplotlib figure summarising a dataset this scenario wrote."""
+        raise ConfigError(f"Scenario {self.name!r} has no overview figure.")
+
     @abstractmethod
     def run_shard(
         self,

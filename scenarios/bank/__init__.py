@@ -47,6 +47,11 @@ class BankScenario(Scenario):
                                    config["run"]["shard_size"])[shard]  # fmt: skip
         return (stop - start) * config["run"]["days"]
 
+    def overview_figure(self, dataset):
+        from scenarios.bank.report import overview_figure
+
+        return overview_figure(dataset)
+
     def run_global(self, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
         _, table = build_merchants(config, config["run"]["seed"])
         emit("merchants", table)

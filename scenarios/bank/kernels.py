@@ -41,6 +41,10 @@ N_CAND = 10
  O_DST_BEFORE, O_DST_AFTER, O_FTYPE, O_CASE) = range(14)  # fmt: skip
 N_OUT = 14
 MODE_FIXED, MODE_BALANCE_FRACTION = 0, 1
+OVERDRAWN_RESTRAINT = 0.5
+"""Card-payment and cash-withdrawal rate multiplier for a customer who starts the day
+overdrawn: people who see a negative balance cut discretionary spending, which keeps
+balances (and decline rates) stationary over long runs."""
 _MILLION = 1_000_000
 _MIN_FRACTION_CENTS = 100  # a fraction-of-balance payment is at least one dollar
 
@@ -61,11 +65,12 @@ MAX_RING = 64
 
 Customers = namedtuple(
     "Customers",
-    "card_rate pay_day pay_second income_cents bill_day bill_cents bill_merchant region "
+    "card_rate log_spend pay_day pay_second income_cents bill_day bill_cents bill_merchant region "
     "mules victims",
 )
-"""Per-customer arrays of one shard (see ``scenarios.bank.population``); ``mules`` and
-``victims`` are local rows of mule and ordinary accounts."""
+"""Per-customer arrays of one shard (see ``scenarios.bank.population``): ``log_spend`` shifts
+the log of card amounts with income; ``mules`` and ``victims`` are local rows of mule and
+ordinary accounts."""
 
 Behaviour = namedtuple(
     "Behaviour",
@@ -135,7 +140,7 @@ def _merchant(category, region, beh, bits):
 
 
 @nb.njit(cache=True)
-def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
+def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m):
     """Append every customer's ordinary transactions of the day starting at ``t0``.
 
     One call per day, looping inside: a call per customer would copy the namedtuples'
@@ -143,6 +148,7 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
     c = beh.codes
     n = cust.card_rate.shape[0]
     for i in range(n):
+        restraint = OVERDRAWN_RESTRAINT if balance[i] < 0 else 1.0
         if dom == min(cust.pay_day[i], dim):
             cand, m = _push(cand, m, t0 + cust.pay_second[i], c[SALARY], c[DIRECT_CREDIT], -1,
                             i, -1, cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
@@ -157,7 +163,7 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
                 )
                 cand, m = _push(cand, m, t, c[BILL], c[DIRECT_DEBIT], i, -1,
                                 cust.bill_merchant[i, slot], amount, MODE_FIXED, 0, -1)  # fmt: skip
-        for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday])):
+        for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday] * restraint)):
             cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
             t = t0 + _seconds(
                 beh.schedule_cdf[beh.cat_schedule[cat]],
@@ -165,14 +171,16 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m):
                 bits,
             )
             merchant = _merchant(cat, cust.region[i], beh, bits)
-            log_amount = beh.cat_mu[cat] + beh.cat_sigma[cat] * rng.standard_normal()
+            log_amount = (
+                beh.cat_mu[cat] + cust.log_spend[i] + beh.cat_sigma[cat] * rng.standard_normal()
+            )
             amount = max(np.int64(50), np.int64(np.exp(log_amount)))
             channel = c[ONLINE] if uniform(bits) < beh.cat_online[cat] else c[CARD_PRESENT]
             cand, m = _push(
                 cand, m, t, c[PAYMENT], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1
             )
         cash = c[CASH_HOURS]
-        if uniform(bits) < beh.rates[0] * beh.schedule_weekday[cash, weekday]:
+        if uniform(bits) < beh.rates[0] * beh.schedule_weekday[cash, weekday] * restraint:
             amount = beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
             t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
             cand, m = _push(cand, m, t, c[CASH_OUT], c[ATM], i, -1, -1, amount, MODE_FIXED, 0, -1)
@@ -293,14 +301,14 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
 
 
 @nb.njit(cache=True)
-def generate_day(day, weekday, dom, dim, cust, beh, crime, rng, bits, cand, m, n_cases):
+def generate_day(day, weekday, dom, dim, cust, beh, crime, balance, rng, bits, cand, m, n_cases):
     """Append the candidates of simulated day ``day`` (0-based) for every customer and case.
 
     ``n_cases`` (int64, one per typology) counts cases started so far in this shard and is
     updated in place; case ids are ``sum over typologies`` so far, so they stay unique.
     """
     t0 = day * 86400
-    cand, m = _customers_day(t0, weekday, dom, dim, cust, beh, rng, bits, cand, m)
+    cand, m = _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m)
     if cust.mules.shape[0] < 2 or cust.victims.shape[0] < 1:
         return cand, m
     n = cust.card_rate.shape[0]

@@ -175,6 +175,9 @@ def build_customers(
     card_rate = (
         beh["card_payments_per_day"] * B.SEGMENT_CARD_ACTIVITY[segment] * rng.gamma(4.0, 0.25, n)
     )
+    # Card spend grows with income (elasticity 0.7), so low earners do not drift into their
+    # overdraft while high earners hoard: balances stay roughly stationary over a year.
+    log_spend = 0.7 * np.log(np.clip(income / pop["median_monthly_income"], 0.2, 5.0))
 
     bill_day, bill_cents, bill_merchant = _bills(n, retired, income_cents, region, beh, rng,
                                                  index)  # fmt: skip
@@ -186,8 +189,8 @@ def build_customers(
         "account_id": account_numbers(g), "region": region, "segment": segment,
         "income_cents": income_cents, "pay_day": pay_day, "pay_second": pay_second,
         "overdraft_cents": overdraft_cents, "opening_cents": opening_cents,
-        "card_rate": card_rate, "bill_day": bill_day, "bill_cents": bill_cents,
-        "bill_merchant": bill_merchant, "is_mule": is_mule,
+        "card_rate": card_rate, "log_spend": log_spend, "bill_day": bill_day,
+        "bill_cents": bill_cents, "bill_merchant": bill_merchant, "is_mule": is_mule,
     })  # fmt: skip
     first, last = draw_names(is_male, rng, pop["locale"])
     start_day = np.datetime64(dt.date.fromisoformat(config["run"]["start_date"]), "D")

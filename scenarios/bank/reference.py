@@ -72,6 +72,7 @@ class Customer(mesa.Agent):
         c = model.inputs.customers
         self.row = row
         self.card_rate = float(c.card_rate[row])
+        self.log_spend = float(c.log_spend[row])
         self.pay_day = int(c.pay_day[row])
         self.pay_second = int(c.pay_second[row])
         self.income_cents = int(c.income_cents[row])
@@ -118,15 +119,20 @@ class Customer(mesa.Agent):
             t = t0 + m.seconds(m.behaviour.schedule_cdf[code.overnight])
             m.post(Pending(t, code.BILL, code.direct_debit, self.row, -1, merchant, cents))
 
+    def restraint(self) -> float:
+        """Customers who start the day overdrawn halve their discretionary spending."""
+        return K.OVERDRAWN_RESTRAINT if self.balance < 0 else 1.0
+
     def card_payments(self, t0: int, weekday: int) -> None:
         """A Poisson number of card payments, each in a category drawn by its share."""
         m, beh, code = self.model, self.model.behaviour, self.model.codes
-        rate = self.card_rate * beh.card_weekday[weekday]
+        rate = self.card_rate * beh.card_weekday[weekday] * self.restraint()
         for _ in range(m.rng.poisson(rate)):
             cat = m.pick(beh.cat_cdf)
             t = t0 + m.seconds(beh.schedule_cdf[beh.cat_schedule[cat]])
             merchant = m.merchant(cat, self.region)
-            amount = max(50, int(m.rng.lognormal(beh.cat_mu[cat], beh.cat_sigma[cat])))
+            mu = beh.cat_mu[cat] + self.log_spend
+            amount = max(50, int(m.rng.lognormal(mu, beh.cat_sigma[cat])))
             online = m.rng.random() < beh.cat_online[cat]
             channel = code.online if online else code.card_present
             m.post(Pending(t, code.PAYMENT, channel, self.row, -1, merchant, amount))
@@ -134,7 +140,7 @@ class Customer(mesa.Agent):
     def cash_withdrawal(self, t0: int, weekday: int) -> None:
         """At most one ATM withdrawal a day, of a standard amount."""
         m, beh, code = self.model, self.model.behaviour, self.model.codes
-        p = beh.rates[0] * beh.schedule_weekday[code.cash, weekday]
+        p = beh.rates[0] * beh.schedule_weekday[code.cash, weekday] * self.restraint()
         if m.rng.random() < p:
             amount = int(beh.cash_cents[m.pick(beh.cash_cdf)])
             t = t0 + m.seconds(beh.schedule_cdf[code.cash])

@@ -106,6 +106,7 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
     is_mule = state["is_mule"]
     customers = K.Customers(
         card_rate=state["card_rate"],
+        log_spend=state["log_spend"],
         pay_day=state["pay_day"].astype(np.int64),
         pay_second=state["pay_second"].astype(np.int64),
         income_cents=state["income_cents"],
@@ -148,7 +149,8 @@ def run_kernel(
         for day in range(first, last):
             weekday, dom, dim = days[day]
             cand, m = K.generate_day(day, weekday, dom, dim, inputs.customers, inputs.behaviour,
-                                     inputs.crime, rng, bits, cand, m, n_cases)  # fmt: skip
+                                     inputs.crime, balance, rng, bits, cand, m,
+                                     n_cases)  # fmt: skip
             out, n_out, m = K.settle(cand, m, (day + 1) * 86400, balance,
                                      inputs.overdraft_cents, out, n_out)  # fmt: skip
         yield out, n_out, balance, n_cases
