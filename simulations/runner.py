@@ -47,6 +47,8 @@ class _Emitter:
     def __call__(self, table: str, batch: pa.RecordBatch | pa.Table) -> None:
         if table not in self.writers:
             path = part_file(self.folder, table, self.part, self.fmt)
+            if path.exists():  # run-wide tables and shard 0 both write part 0
+                raise RuntimeError(f"Table {table!r} is emitted both run-wide and by shards.")
             self.writers[table] = TablePartWriter(path, self.scenario.tables[table], self.fmt)
         self.writers[table].write(batch)
         self.stats.rows[table] += batch.num_rows

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from rules.financial_crime import TYPOLOGIES
+from scenarios.bank import kernels as K
 from scenarios.bank.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.bank.population import (
     MerchantIndex,
@@ -91,8 +93,6 @@ class BankScenario(Scenario):
             days_done = min(run["chunk_days"], run["days"] - chunk * run["chunk_days"])
             advance(len(balance) * days_done)
         emit("accounts", accounts.append_column("closing_balance", [balance / 100.0]))
-        from rules.financial_crime import TYPOLOGIES
-
         return {
             **{f"cases.{t.name}": int(c) for t, c in zip(TYPOLOGIES, cases, strict=True)},
             "money.opening_cents": int(inputs.opening_cents.sum()),
@@ -104,8 +104,6 @@ class BankScenario(Scenario):
 
 def _external_flows(out: np.ndarray, money_in: int, money_out: int) -> tuple[int, int]:
     """Add the approved amounts entering and leaving the bank in ``out`` to the totals."""
-    from scenarios.bank import kernels as K
-
     approved = out[K.O_STATUS] == 0
     amount = out[K.O_AMOUNT]
     money_in += int(amount[approved & (out[K.O_SRC] < 0)].sum())
