@@ -13,7 +13,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["new_bits", "next_u64", "uniform", "below"]
+__all__ = ["new_bits", "next_u64", "uniform", "below", "poisson_small"]
 
 _U1, _U5, _U7, _U9 = np.uint64(1), np.uint64(5), np.uint64(7), np.uint64(9)
 _U11, _U17, _U45 = np.uint64(11), np.uint64(17), np.uint64(45)
@@ -55,3 +55,21 @@ def uniform(s):
 def below(s, n):
     """Uniform int in [0, n) (bias below n / 2**53: undetectable for simulation sizes)."""
     return np.int64(uniform(s) * n)
+
+
+POISSON_SMALL_MAX = 10.0
+"""Largest mean :func:`poisson_small` handles; above it the loop gets long (use numpy's)."""
+
+
+@nb.njit(cache=True)
+def poisson_small(s, mean):
+    """Poisson(``mean``) count by Knuth's product of uniforms: exact, and for small means
+    (about ``mean + 1`` uniforms) several times cheaper than ``Generator.poisson`` in Numba.
+    Only for ``0 <= mean <= POISSON_SMALL_MAX``."""
+    limit = np.exp(-mean)
+    k = 0
+    product = uniform(s)
+    while product > limit:
+        k += 1
+        product *= uniform(s)
+    return k

@@ -59,3 +59,22 @@ def test_fast_uniforms_are_uniform_and_reproducible():
     counts = np.histogram(values, bins=20, range=(0, 1))[0]
     assert ((counts - 1000) ** 2 / 1000).sum() < 43.8
     assert {below(state, 3) for _ in range(200)} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("mean", [0.0, 0.3, 2.5, 9.0])
+def test_small_poisson_counts_follow_the_poisson_law(mean):
+    from scipy import stats as st
+
+    from simulations.bits import new_bits, poisson_small
+
+    state = new_bits(stream(11, 0, "poisson"))
+    counts = np.array([poisson_small(state, mean) for _ in range(20_000)])
+    if mean == 0.0:
+        assert (counts == 0).all()
+        return
+    top = int(st.poisson.ppf(0.999, mean))  # pool the tail so expected counts stay large
+    observed = np.bincount(np.minimum(counts, top), minlength=top + 1)
+    expected = st.poisson.pmf(np.arange(top + 1), mean) * counts.size
+    expected[-1] = st.poisson.sf(top - 1, mean) * counts.size
+    # Chi-square goodness of fit, alpha = 1e-3, df = bins - 1.
+    assert st.chisquare(observed, expected).pvalue > 1e-3

@@ -17,8 +17,9 @@ case's candidates (cases may reach into later days), then :func:`settle` takes t
 candidates due before the day ends, sorts them by time (ties by creation order), and books
 them one by one: a debit that would take the source below its overdraft limit is declined
 and moves nothing. All randomness comes from the shard's ``numpy.random.Generator``
-(``rng``: Poisson, binomial, normal draws) and the xoshiro state seeded from it (``bits``:
-uniforms, the bulk of the draws; see :mod:`simulations.bits`).
+(``rng``: binomial, normal and large-mean Poisson draws) and the xoshiro state seeded from
+it (``bits``: uniforms and small Poisson counts, the bulk of the draws; see
+:mod:`simulations.bits`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-from simulations.bits import below, uniform
+from simulations.bits import POISSON_SMALL_MAX, below, poisson_small, uniform
 
 __all__ = [
     "Customers", "Behaviour", "Crime", "generate_day", "settle", "new_candidates",
@@ -163,7 +164,9 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
                 )
                 cand, m = _push(cand, m, t, c[BILL], c[DIRECT_DEBIT], i, -1,
                                 cust.bill_merchant[i, slot], amount, MODE_FIXED, 0, -1)  # fmt: skip
-        for _ in range(rng.poisson(cust.card_rate[i] * beh.card_weekday[weekday] * restraint)):
+        rate = cust.card_rate[i] * beh.card_weekday[weekday] * restraint
+        n_cards = poisson_small(bits, rate) if rate <= POISSON_SMALL_MAX else rng.poisson(rate)
+        for _ in range(n_cards):
             cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
             t = t0 + _seconds(
                 beh.schedule_cdf[beh.cat_schedule[cat]],
