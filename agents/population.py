@@ -39,13 +39,5 @@ class Population(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self._columns)
 
-    def row(self, index: int) -> dict[str, object]:
-        """Attributes of agent ``index`` as Python scalars (or small arrays)."""
-        out: dict[str, object] = {}
-        for name, values in self._columns.items():
-            value = values[index]
-            out[name] = value.item() if isinstance(value, np.generic) else value
-        return out
-
     def __repr__(self) -> str:
         return f"Population(n={self.n}, columns={list(self._columns)})"

@@ -48,11 +48,6 @@ class Schedule:
         cdf = np.cumsum(np.asarray(self.hourly, dtype=np.float64))
         return cdf / cdf[-1]
 
-    def sample_seconds(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Seconds after midnight (int64, shape ``(size,)``) drawn from the hourly profile."""
-        hours = np.searchsorted(self.hour_cdf(), rng.random(size), side="right")
-        return hours * 3600 + rng.integers(0, 3600, size)
-
 
 def stack_hour_cdfs(schedules: list[Schedule]) -> np.ndarray:
     """Hour CDFs of several schedules, shape (len(schedules), 24), for kernels."""

@@ -19,12 +19,11 @@ def test_schedule_needs_24_hours_and_7_weekdays():
         Schedule("week", (1,) * 24, weekday=(1,) * 6)
 
 
-def test_schedule_samples_only_hours_with_weight():
-    night = Schedule("night", (1, 1) + (0,) * 22)
-    seconds = night.sample_seconds(np.random.default_rng(0), 10_000)
-    assert seconds.min() >= 0 and seconds.max() < 2 * 3600
-    # Both hours equally likely: 4-sigma bound on a Binomial(10000, 0.5) count.
-    assert abs((seconds < 3600).sum() - 5000) < 4 * 50
+def test_schedule_cdf_gives_no_mass_to_hours_without_weight():
+    night = Schedule("night", (1, 3) + (0,) * 22)
+    cdf = night.hour_cdf()
+    assert cdf[0] == pytest.approx(0.25) and cdf[1] == 1.0
+    assert (np.diff(cdf)[1:] == 0).all()
 
 
 def test_received_rule_needs_an_earlier_payment_to_the_source():
