@@ -81,7 +81,7 @@ def engine_throughput(customers: int, days: int) -> dict[str, float]:
     ])  # fmt: skip
     merchants, _ = build_merchants(config, 42)
     index = MerchantIndex.build(merchants["category"], merchants["region"])
-    state, _, _ = build_customers(config, 42, 0, merchants, index)
+    state, _, _, _ = build_customers(config, 42, 0, merchants, index)
     inputs = kernel_inputs(config, state, merchants, index)
     engines = {"kernel": run_kernel, "reference": run_reference}
     sum(n for _, n, _, _ in run_kernel(inputs, config, stream(42, 0, "warm-up")))

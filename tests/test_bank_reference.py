@@ -505,7 +505,7 @@ def _inputs(overrides):
     seed = config["run"]["seed"]
     merchants, _ = build_merchants(config, seed)
     index = MerchantIndex.build(merchants["category"], merchants["region"])
-    state, _, _ = build_customers(config, seed, 0, merchants, index)
+    state, _, _, _ = build_customers(config, seed, 0, merchants, index)
     return kernel_inputs(config, state, merchants, index), config, stream(seed, 0, "behaviour")
 
 

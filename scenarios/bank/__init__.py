@@ -71,7 +71,7 @@ class BankScenario(Scenario):
         seed, run = config["run"]["seed"], config["run"]
         merchants, _ = build_merchants(config, seed)
         index = MerchantIndex.build(merchants["category"], merchants["region"])
-        state, customers, accounts = build_customers(config, seed, shard, merchants, index)
+        state, customers, accounts, fit = build_customers(config, seed, shard, merchants, index)
         emit("customers", customers)
         inputs = kernel_inputs(config, state, merchants, index)
         rng = stream(seed, shard, "behaviour")
@@ -99,7 +99,18 @@ class BankScenario(Scenario):
             "money.closing_cents": int(balance.sum()),
             "money.external_in_cents": money_in,
             "money.external_out_cents": money_out,
+            **_fit_summary(fit),
         }
+
+
+def _fit_summary(fit) -> dict[str, float]:
+    """The shard's synthesis fit as summable figures: target and achieved count per cell."""
+    summary = {}
+    for row in fit.itertuples():
+        key = f"fit.{row.marginal}[{row.cell}]"
+        summary[f"{key}.target"] = float(row.target)
+        summary[f"{key}.achieved"] = int(row.achieved)
+    return summary
 
 
 def _external_flows(out: np.ndarray, money_in: int, money_out: int) -> tuple[int, int]:

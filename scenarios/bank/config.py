@@ -38,9 +38,10 @@ SCHEMA = {
             "float", Interval(float, 0.0, 0.5, closed="neither"),
             "share of accounts controlled as mules by criminals",
         ),
-        "median_monthly_income": Param(
-            "float", Interval(float, 0.0, None, closed="neither"),
-            "median net monthly income of working-age customers", "USD",
+        "marginals": Param(
+            "str", None,
+            "census marginals customers are synthesised from: a shipped set (us_2022) or a "
+            "folder of tidy CSV files covering age_band, sex, region, household_income",
         ),
         "locale": Param(
             "str", Options(["en_US", "en_GB", "en_CA", "en_AU"]), "Faker locale of names"

@@ -13,29 +13,24 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from agents.identities import company_names, draw_names
 from agents.population import Population
+from calibration.synthesis import synthesise
 from scenarios.bank import behaviour as B
+from scenarios.bank.marginals import attributes as _attributes
+from scenarios.bank.marginals import income_median, load_marginals
 from simulations.seeding import GLOBAL_SHARD, stream
 
 __all__ = [
-    "AGE_BANDS",
     "MerchantIndex",
     "account_numbers",
     "build_merchants",
     "build_customers",
     "shard_bounds",
 ]
-
-AGE_BANDS = (
-    np.array([18, 25, 35, 45, 55, 65, 75]),
-    np.array([25, 35, 45, 55, 65, 75, 91]),
-    np.array([0.119, 0.175, 0.164, 0.159, 0.166, 0.124, 0.093]),
-)
-"""Adult age bands [low, high) and approximate shares of US adults (2020 Census, rounded);
-a placeholder until the population is calibrated to full census marginals."""
 
 _ACCOUNT_PRIME = 8_999_999_993
 _ACCOUNT_MULTIPLIER = 2_654_435_761
@@ -128,14 +123,24 @@ def build_merchants(config: dict, seed: int) -> tuple[Population, pa.Table]:
     return merchants, table
 
 
+def _bands(values: pd.Series) -> pa.DictionaryArray:
+    """Categorical band labels as a dictionary array (int32 codes, string labels)."""
+    codes = pa.array(values.cat.codes.to_numpy().astype(np.int32))
+    labels = pa.array([str(c) for c in values.cat.categories], pa.string())
+    return pa.DictionaryArray.from_arrays(codes, labels)
+
+
 def _labels(codes: np.ndarray, names) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
 
 
 def build_customers(
     config: dict, seed: int, shard: int, merchants: Population, index: MerchantIndex
-) -> tuple[Population, pa.Table, pa.Table]:
+) -> tuple[Population, pa.Table, pa.Table, pd.DataFrame]:
     """Customers of one shard with their accounts.
+
+    Age band, sex, region and household-income band are synthesised from the configured
+    marginal tables (``population.marginals``, see :mod:`scenarios.bank.marginals`).
 
     Returns
     -------
@@ -144,6 +149,8 @@ def build_customers(
         have shape (n, 3) for the housing, utilities and telecom slots (day 0 = no bill).
     customers, accounts : pyarrow.Table
         Output tables (the accounts' closing balances are added after the run).
+    fit : pandas.DataFrame
+        The synthesis fit report of this shard (targets and achieved counts per cell).
     """
     pop, beh = config["population"], config["behaviour"]
     start, stop = shard_bounds(pop["n_customers"], config["run"]["shard_size"])[shard]
@@ -151,20 +158,14 @@ def build_customers(
     rng = stream(seed, shard, "population")
     g = np.arange(start, stop, dtype=np.int64)
 
-    is_male = rng.random(n) < 0.495
-    band = rng.choice(len(AGE_BANDS[2]), size=n, p=AGE_BANDS[2] / AGE_BANDS[2].sum())
-    age = rng.integers(AGE_BANDS[0][band], AGE_BANDS[1][band]).astype(np.int16)
-    p_region = B.REGION_POPULATION / B.REGION_POPULATION.sum()
-    region = rng.choice(len(B.REGIONS), size=n, p=p_region).astype(np.int8)
-    age_factor = np.interp(
-        age, [18, 25, 35, 50, 64, 67, 90], [0.45, 0.8, 1.0, 1.15, 1.1, 0.65, 0.6]
-    )
-    income = pop["median_monthly_income"] * age_factor * rng.lognormal(0.0, 0.5, n)
+    people = synthesise(load_marginals(pop["marginals"]), n, rng=rng)
+    age, is_male, region, income = _attributes(people.population, rng)
+    median = income_median(load_marginals(pop["marginals"]))
     income_cents = np.round(income * _CENTS).astype(np.int64)
 
     segment = np.full(n, B.SEGMENTS.index("mass"), dtype=np.int8)
-    segment[income > 2.5 * pop["median_monthly_income"]] = B.SEGMENTS.index("affluent")
-    segment[(age < 23) & (income < pop["median_monthly_income"])] = B.SEGMENTS.index("student")
+    segment[income > 2.5 * median] = B.SEGMENTS.index("affluent")
+    segment[(age < 23) & (income < median)] = B.SEGMENTS.index("student")
     segment[age >= 67] = B.SEGMENTS.index("retired")
     retired = segment == B.SEGMENTS.index("retired")
 
@@ -177,7 +178,7 @@ def build_customers(
     )
     # Card spend grows with income (elasticity 0.7), so low earners do not drift into their
     # overdraft while high earners hoard: balances stay roughly stationary over a year.
-    log_spend = 0.7 * np.log(np.clip(income / pop["median_monthly_income"], 0.2, 5.0))
+    log_spend = 0.7 * np.log(np.clip(income / median, 0.2, 5.0))
 
     bill_day, bill_cents, bill_merchant = _bills(n, retired, income_cents, region, beh, rng,
                                                  index)  # fmt: skip
@@ -208,6 +209,8 @@ def build_customers(
             "region": _labels(region, B.REGIONS),
             "segment": _labels(segment, B.SEGMENTS),
             "monthly_income": pa.array(income_cents / _CENTS),
+            "age_band": _bands(people.population["age_band"]),
+            "income_band": _bands(people.population["household_income"]),
         }
     )
     accounts = pa.table(
@@ -219,7 +222,7 @@ def build_customers(
             "is_mule": pa.array(is_mule),
         }
     )
-    return state, customers, accounts
+    return state, customers, accounts, people.report
 
 
 def _bills(n, retired, income_cents, region, beh, rng, index):

@@ -29,6 +29,8 @@ SCHEMAS = {
         ("last_name", pa.dictionary(pa.int32(), pa.string())), ("sex", _LABEL),
         ("birth_date", pa.date32()), ("age", pa.int16()), ("region", _LABEL),
         ("segment", _LABEL), ("monthly_income", _MONEY),
+        ("age_band", pa.dictionary(pa.int32(), pa.string())),
+        ("income_band", pa.dictionary(pa.int32(), pa.string())),
     ]),
     "accounts": pa.schema([
         ("account_id", pa.int64()), ("customer_id", pa.int64()), ("overdraft_limit", _MONEY),
@@ -46,7 +48,8 @@ COLUMN_DOCS = {
     "transactions": "one row per attempted transaction, declined ones included, in time "
     "order per shard; balances are the account's before/after this row (null for a side "
     "outside the bank)",
-    "customers": "one row per customer, with Faker names drawn consistently with sex",
+    "customers": "one row per customer, synthesised from census marginals (age band, sex, "
+    "region, household-income band), with Faker names drawn consistently with sex",
     "accounts": "one current account per customer; closing_balance at the end of the run",
     "merchants": "card acceptors and bill payees",
 }
