@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from agents.identities import draw_names
 from calibration.integerise import integerise
 from calibration.ipf import ipf_frame
 from calibration.reweight import controls_from_frame, reweight
 from simulations.errors import CalibrationError
 
-__all__ = ["Synthesis", "synthesise", "fit_report", "marginal_variables"]
+__all__ = ["Synthesis", "synthesise", "fit_report", "marginal_variables", "attach_identities"]
 
 
 @dataclass(frozen=True)
@@ -150,3 +151,28 @@ def synthesise(
     for v in variables:
         population[v] = pd.Categorical(population[v])
     return Synthesis(population, fit_report(population, targets, count), bool(converged))
+
+
+def attach_identities(
+    population: pd.DataFrame,
+    rng: np.random.Generator | int,
+    *,
+    sex: str = "sex",
+    male: str = "M",
+    locale: str = "en_US",
+) -> pd.DataFrame:
+    """Add ``first_name`` and ``last_name`` columns drawn from Faker's lists for ``locale``.
+
+    First names follow each agent's ``sex`` column (``male`` marks men); without that
+    column, names are drawn from both lists at random. Seeded by ``rng`` alone.
+    """
+    rng = np.random.default_rng(rng)
+    if sex in population.columns:
+        is_male = (population[sex].astype(str) == male).to_numpy()
+    else:
+        is_male = rng.random(len(population)) < 0.5
+    first, last = draw_names(is_male, rng, locale)
+    return population.assign(
+        first_name=first.to_pandas().astype(str).to_numpy(),
+        last_name=last.to_pandas().astype(str).to_numpy(),
+    )

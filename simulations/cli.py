@@ -12,7 +12,7 @@ from rich.text import Text
 
 from simulations.config import describe_schema, load_toml
 from simulations.datasets import read_manifest
-from simulations.errors import ConfigError, SynthsimError
+from simulations.errors import ConfigError, OutputError, SynthsimError
 from simulations.eventlog import FORMATS, is_dataset
 from simulations.runner import run
 from simulations.scenario import get_scenario, list_scenarios
@@ -148,6 +148,64 @@ def plot(dataset: Path, out: Path | None) -> None:
     figure = get_scenario(manifest["scenario"]).overview_figure(dataset)
     out = out or dataset.with_name(f"{dataset.name}-overview.png")
     figure.savefig(out, dpi=110)
+    click.echo(f"wrote {out}")
+
+
+@cli.command()
+@click.option(
+    "--marginal",
+    "marginal_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Tidy CSV marginal (variable columns + count); repeatable.",
+)
+@click.option(
+    "--sample",
+    "sample_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Seed microdata CSV to reweight instead of IPF.",
+)
+@click.option("--size", type=click.IntRange(min=1), required=True, help="Number of agents.")
+@click.option("--seed", type=click.IntRange(min=0), default=42, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Population file to write (.parquet or .csv).",
+)
+@click.option("--names", is_flag=True, help="Attach Faker first and last names (by sex).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def calibrate(marginal_paths, sample_path, size, seed, out, names, overwrite) -> None:  # fmt: skip
+    """Synthesise a population from marginal tables and print how well it fits them."""
+    import pandas as pd
+
+    from calibration.synthesis import attach_identities, synthesise
+
+    if out.suffix not in (".parquet", ".csv"):
+        raise ConfigError(f"--out must end in .parquet or .csv. Got {str(out)!r} instead.")
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out} already exists; pass --overwrite to replace it.")
+    marginals = [pd.read_csv(path, comment="#") for path in marginal_paths]
+    sample = pd.read_csv(sample_path, comment="#") if sample_path else None
+    result = synthesise(marginals, size, rng=seed, sample=sample)
+    partial = out.with_name(f".{out.name}.partial")
+    population = result.population.astype(str)
+    if names:
+        population = attach_identities(population, seed)
+    if out.suffix == ".csv":
+        population.to_csv(partial, index=False)
+    else:
+        population.to_parquet(partial, index=False)
+    partial.replace(out)
+    table = Table(title=Text(f"fit of {size:,} agents (converged: {result.converged})"),
+                  title_justify="left")  # fmt: skip
+    for column in ("marginal", "cells", "target total", "max abs error", "max rel error"):
+        table.add_column(column)
+    for name, rows in result.report.groupby("marginal", sort=False):
+        table.add_row(Text(name), str(len(rows)), f"{rows.target.sum():,.0f}",
+                      f"{rows.abs_error.max():,.2f}", f"{rows.rel_error.max():.2%}")  # fmt: skip
+    Console(width=200).print(table)
     click.echo(f"wrote {out}")
 
 
