@@ -2,10 +2,12 @@
 population synthesis. Shipped marginal tables live in ``calibration/data`` (see
 ``SOURCES.md`` there for their sources and the tidy CSV format)."""
 
+from calibration.controls import controls_from_frame
 from calibration.integerise import integerise
-from calibration.ipf import IPFResult, Marginal, ipf, ipf_frame
-from calibration.reweight import Control, ReweightResult, controls_from_frame, reweight
+from calibration.ipf import IPFResult, Marginal, ipf
+from calibration.reweight import Control, ReweightResult, reweight
 from calibration.synthesis import Synthesis, attach_identities, synthesise
+from calibration.tidy_ipf import ipf_frame
 
 __all__ = [
     "Control",

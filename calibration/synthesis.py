@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 
 from agents.identities import draw_names
+from calibration.controls import controls_from_frame
 from calibration.integerise import integerise
-from calibration.ipf import ipf_frame
-from calibration.reweight import controls_from_frame, reweight
+from calibration.reweight import reweight
+from calibration.tidy_ipf import ipf_frame
 from simulations.errors import CalibrationError
 
 __all__ = ["Synthesis", "synthesise", "fit_report", "marginal_variables", "attach_identities"]

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibration.ipf import IPFResult, Marginal, ipf, ipf_frame
+from calibration.ipf import IPFResult, Marginal, ipf
+from calibration.tidy_ipf import ipf_frame
 from simulations.errors import CalibrationError
 
 

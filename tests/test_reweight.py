@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from calibration.reweight import Control, ReweightResult, controls_from_frame, reweight
+from calibration.controls import controls_from_frame
+from calibration.reweight import Control, ReweightResult, reweight
 from simulations.errors import CalibrationError
 
 # --------------------------------------------------------------------------- published examples
