@@ -79,6 +79,14 @@ def _bounds(labels: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+def _per_agent_bounds(column: pd.Series, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """Band bounds of every agent, parsing each distinct label once (codes index them)."""
+    values = column.astype("category")
+    low, high = _bounds(pd.Series(values.cat.categories), what)
+    codes = values.cat.codes.to_numpy()
+    return low[codes], high[codes]
+
+
 def attributes(people: pd.DataFrame, rng: np.random.Generator):
     """Customer attributes from synthesised bands.
 
@@ -88,20 +96,24 @@ def attributes(people: pd.DataFrame, rng: np.random.Generator):
     region : int8 (n,), index into ``behaviour.REGIONS``; income : float64 (n,), net
     monthly income in dollars, uniform within the annual bracket (Pareto above an open top).
     """
-    low, high = _bounds(people["age_band"], "age")
+    low, high = _per_agent_bounds(people["age_band"], "age")
     age = rng.integers(low.astype(np.int64), np.minimum(high, _OLDEST).astype(np.int64))
-    sex = people["sex"].astype(str)
-    if bad := sorted(set(sex) - {"F", "M"}):
+    sex = people["sex"].astype("category")
+    if bad := sorted(set(sex.cat.categories.astype(str)) - {"F", "M"}):
         raise ConfigError(f"Unknown sex labels {bad} in the marginals; use 'F' and 'M'.")
-    regions = people["region"].astype(str)
-    if bad := sorted(set(regions) - set(B.REGIONS)):
+    regions = people["region"].astype("category")
+    names = [str(r) for r in regions.cat.categories]
+    if bad := sorted(set(names) - set(B.REGIONS)):
         raise ConfigError(f"Unknown regions {bad} in the marginals; valid: {list(B.REGIONS)}.")
-    region = np.array([B.REGIONS.index(r) for r in regions], dtype=np.int8)
-    low, high = _bounds(people["household_income"], "income")
-    u = rng.random(len(people))
-    annual = np.where(np.isinf(high), low * (1 + rng.pareto(_TOP_INCOME_TAIL, len(people))),
-                      low + u * (np.where(np.isinf(high), low, high) - low))  # fmt: skip
-    return age.astype(np.int16), (sex == "M").to_numpy(), region, annual / 12 * NET_SHARE
+    region = np.array([B.REGIONS.index(r) for r in names], dtype=np.int8)[
+        regions.cat.codes.to_numpy()
+    ]
+    low, high = _per_agent_bounds(people["household_income"], "income")
+    top = np.isinf(high)
+    annual = np.where(top, low * (1 + rng.pareto(_TOP_INCOME_TAIL, len(people))),
+                      low + rng.random(len(people)) * (np.where(top, low, high) - low))  # fmt: skip
+    is_male = (sex.astype(str) == "M").to_numpy()
+    return age.astype(np.int16), is_male, region, annual / 12 * NET_SHARE
 
 
 def income_median(tables: tuple[pd.DataFrame, ...]) -> float:
