@@ -1,10 +1,13 @@
-"""Rule-based behaviour as data: rate schedules and multi-step typologies."""
+"""Rule-based behaviour as data: safe expressions, rate schedules, multi-step typologies."""
 
+from rules.expressions import Expression, parse
 from rules.financial_crime import FRAUD_TYPOLOGIES, LAUNDERING_TYPOLOGIES, TYPOLOGIES
 from rules.schedules import Schedule, guide_table
 from rules.typology import Step, Typology, compile_typologies
 
 __all__ = [
+    "Expression",
+    "parse",
     "FRAUD_TYPOLOGIES",
     "LAUNDERING_TYPOLOGIES",
     "TYPOLOGIES",

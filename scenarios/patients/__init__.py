@@ -1,0 +1,3 @@
+"""Patient pathways scenario: emergency department pathways as data."""
+
+__all__ = []

@@ -1,0 +1,425 @@
+"""Patient pathways as data: activities, resources, transitions, patience, adverse events.
+
+A pathway file is TOML with these sections (every duration in minutes, every hour 0-24)::
+
+    [pathway]         name, start (an activity), terminal (outcome names), attributes
+    [resources.NAME]  capacity (>= 1), optional shifts = [[start_hour, end_hour, capacity]]
+    [activities.NAME] service = {distribution = ..., ...}, optional resource, priority_by
+    [[transitions]]   source, target, and exactly one of probability or condition
+    [patience]        LWBS: a service-time table plus applies_to (activities) and outcome
+    [adverse_events]  deterioration_per_day, death_per_day, death_outcome, readmission_30d
+
+Conditions are kept as expression strings over the declared ``attributes`` (parsed later by
+the rules language). From an activity, conditions are tried in file order and the first that
+holds wins; when none holds, the activity's probabilistic transitions are used, so those must
+sum to 1. :func:`load_pathway` raises :class:`~simulations.errors.ConfigError` with a one-line
+message naming the file, the section and the item.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scenarios.patients.service import ServiceTime, parse_service
+from simulations.errors import ConfigError
+
+__all__ = [
+    "Activity",
+    "AdverseEvents",
+    "DEFAULT_PATHWAY",
+    "Pathway",
+    "Patience",
+    "Resource",
+    "ServiceTime",
+    "Transition",
+    "load_pathway",
+]
+
+DEFAULT_PATHWAY = Path(__file__).with_name("ed_pathway.toml")
+
+_KEYS = {
+    "": ("pathway", "resources", "activities", "transitions", "patience", "adverse_events"),
+    "pathway": ("name", "start", "terminal", "attributes"),
+    "resources": ("capacity", "shifts"),
+    "activities": ("resource", "service", "priority_by"),
+    "transitions": ("source", "target", "probability", "condition"),
+    "patience": ("applies_to", "outcome"),
+    "adverse_events": (
+        "deterioration_per_day",
+        "death_per_day",
+        "death_outcome",
+        "readmission_30d",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Servers shared by activities (staff, cubicles, beds).
+
+    Parameters
+    ----------
+    name : str
+    capacity : int
+        Servers available (>= 1); the maximum when ``shifts`` are given.
+    shifts : tuple of (start_hour, end_hour, capacity)
+        Servers on duty each day from ``start_hour`` (inclusive) to ``end_hour`` (exclusive),
+        covering hours 0-24 without overlap; empty means ``capacity`` around the clock.
+    """
+
+    name: str
+    capacity: int
+    shifts: tuple[tuple[int, int, int], ...] = ()
+
+    def capacity_at(self, hour: int) -> int:
+        """Servers on duty at ``hour`` of the day (0-23)."""
+        for start, end, capacity in self.shifts:
+            if start <= hour % 24 < end:
+                return capacity
+        return self.capacity
+
+
+@dataclass(frozen=True)
+class Activity:
+    """A step of the pathway: wait for ``resource`` (if any), then hold it for ``service``.
+
+    ``priority_by`` names the attribute that orders its queue (lower first, e.g. acuity 1-5).
+    """
+
+    name: str
+    resource: str | None
+    service: ServiceTime
+    priority_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Move from ``source`` to ``target`` with ``probability`` or when ``condition`` holds."""
+
+    source: str
+    target: str
+    probability: float | None = None
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Leaving without being seen: waits in ``applies_to`` longer than ``time`` (minutes)."""
+
+    time: ServiceTime
+    applies_to: tuple[str, ...]
+    outcome: str
+
+
+@dataclass(frozen=True)
+class AdverseEvents:
+    """Rare events: hazards per patient-day (1440 minutes) of stay, and a probability.
+
+    ``readmission_30d`` is the probability that a discharged patient returns within 30 days.
+    """
+
+    deterioration_per_day: float = 0.0
+    death_per_day: float = 0.0
+    death_outcome: str | None = None
+    readmission_30d: float = 0.0
+
+
+@dataclass(frozen=True)
+class Pathway:
+    """A validated pathway (see the module docstring for the file format)."""
+
+    name: str
+    start: str
+    terminal: tuple[str, ...]
+    attributes: tuple[str, ...]
+    resources: Mapping[str, Resource] = field(hash=False)
+    activities: Mapping[str, Activity] = field(hash=False)
+    transitions: tuple[Transition, ...]
+    patience: Patience | None
+    adverse_events: AdverseEvents
+
+    def outgoing(self, activity: str) -> tuple[Transition, ...]:
+        """Transitions leaving ``activity``, in file order."""
+        return tuple(t for t in self.transitions if t.source == activity)
+
+
+class _Reader:
+    """Builds one-line errors: "Pathway file 'F', [section] item: problem."."""
+
+    def __init__(self, label: str):
+        self.label = label
+
+    def error(self, section: str, item: str | None, problem: str) -> ConfigError:
+        where = f"[{section}]" + (f" {item}" if item else "")
+        return ConfigError(f"Pathway file {self.label}, {where}: {problem}.")
+
+    def table(self, raw: object, section: str, item: str | None, kind: str) -> Mapping:
+        if not isinstance(raw, Mapping):
+            raise self.error(section, item, f"must be a table, not {raw!r}")
+        valid = _KEYS[kind]
+        for key in raw:
+            if key not in valid:
+                raise self.error(
+                    section, item, f"unknown key {key!r}; valid keys: {', '.join(valid)}"
+                )
+        return raw
+
+    def name(self, raw: object, section: str, item: str | None, what: str) -> str:
+        if not isinstance(raw, str) or not raw.strip():
+            raise self.error(section, item, f"{what} must be a non-empty string, got {raw!r}")
+        return raw
+
+    def number(self, raw: Mapping, key: str, section: str, low: float, high: float) -> float:
+        value = raw.get(key, 0.0)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (math.isfinite(value) and low <= value <= high)
+        ):
+            raise self.error(section, key, f"must be a number in [{low}, {high}], got {value!r}")
+        return float(value)
+
+
+def _resource(rd: _Reader, name: str, raw: object) -> Resource:
+    raw = rd.table(raw, "resources", name, "resources")
+    cap = raw.get("capacity")
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1:
+        raise rd.error("resources", name, f"capacity must be an integer >= 1, got {cap!r}")
+    shifts = []
+    raw_shifts = raw.get("shifts", [])
+    if not isinstance(raw_shifts, list):
+        raise rd.error(
+            "resources", name, "shifts must be a list of [start_hour, end_hour, capacity]"
+        )
+    for shift in raw_shifts:
+        ok = isinstance(shift, list) and len(shift) == 3
+        ok = ok and all(isinstance(x, int) and not isinstance(x, bool) for x in shift)
+        if not ok or not 0 <= shift[0] < shift[1] <= 24:
+            raise rd.error(
+                "resources",
+                name,
+                f"shift {shift!r} must be [start_hour, end_hour, "
+                f"capacity] with integers 0 <= start_hour < end_hour <= 24",
+            )
+        if not 0 <= shift[2] <= cap:
+            raise rd.error(
+                "resources",
+                name,
+                f"shift {shift!r} capacity must be in [0, {cap}] (the resource capacity)",
+            )
+        shifts.append(tuple(shift))
+    hour = 0
+    for start, end, _ in sorted(shifts):
+        if start != hour:
+            problem = "overlap" if start < hour else "leave hours uncovered"
+            raise rd.error(
+                "resources",
+                name,
+                f"shifts {problem} at hour {min(start, hour)}; "
+                f"they must cover hours 0-24 exactly once",
+            )
+        hour = end
+    if shifts and hour != 24:
+        raise rd.error(
+            "resources",
+            name,
+            f"shifts leave hours {hour}-24 uncovered; they must cover hours 0-24 exactly once",
+        )
+    return Resource(name, cap, tuple(sorted(shifts)))
+
+
+def _parse(rd: _Reader, data: Mapping) -> Pathway:
+    rd.table(data, "top level", None, "")
+    head = rd.table(data.get("pathway"), "pathway", None, "pathway")
+    name = rd.name(head.get("name"), "pathway", "name", "the pathway name")
+    terminal = tuple(
+        rd.name(t, "pathway", "terminal", "each terminal state") for t in head.get("terminal", [])
+    )
+    if not terminal:
+        raise rd.error("pathway", "terminal", "list at least one terminal state")
+    attributes = tuple(
+        rd.name(a, "pathway", "attributes", "each attribute") for a in head.get("attributes", [])
+    )
+    raw_resources = data.get("resources", {})
+    if not isinstance(raw_resources, Mapping):
+        raise rd.error("resources", None, "must be a table of [resources.NAME] tables")
+    resources = {n: _resource(rd, n, r) for n, r in raw_resources.items()}
+    raw_acts = data.get("activities", {})
+    if not isinstance(raw_acts, Mapping) or not raw_acts:
+        raise rd.error("activities", None, "define at least one [activities.NAME] table")
+    activities: dict[str, Activity] = {}
+    for act, raw in raw_acts.items():
+        raw = rd.table(raw, "activities", act, "activities")
+        if act in terminal:
+            raise rd.error("activities", act, "is also a terminal state; use distinct names")
+        res = raw.get("resource")
+        if res is not None and res not in resources:
+            raise rd.error(
+                "activities",
+                act,
+                f"unknown resource {res!r}; known resources: {', '.join(resources) or '(none)'}",
+            )
+        prio = raw.get("priority_by")
+        if prio is not None and prio not in attributes:
+            raise rd.error(
+                "activities",
+                act,
+                f"priority_by {prio!r} is not a declared "
+                f"attribute; declared: {', '.join(attributes) or '(none)'}",
+            )
+        if "service" not in raw:
+            raise rd.error("activities", act, "missing key 'service'")
+        service = parse_service(raw["service"], lambda m, a=act: rd.error("activities", a, m))
+        activities[act] = Activity(act, res, service, prio)
+    start = head.get("start")
+    if start not in activities:
+        raise rd.error(
+            "pathway", "start", f"unknown activity {start!r}; activities: {', '.join(activities)}"
+        )
+    transitions = _transitions(rd, data.get("transitions", []), activities, terminal)
+    patience = None
+    if "patience" in data:
+        raw = data["patience"]
+        if not isinstance(raw, Mapping):
+            raise rd.error("patience", None, f"must be a table, not {raw!r}")
+        extra = {k: v for k, v in raw.items() if k not in _KEYS["patience"]}
+        time = parse_service(extra, lambda m: rd.error("patience", None, m))
+        applies = tuple(raw.get("applies_to", []))
+        for act in applies:
+            if act not in activities:
+                raise rd.error("patience", "applies_to", f"unknown activity {act!r}")
+        outcome = raw.get("outcome")
+        if outcome not in terminal:
+            raise rd.error(
+                "patience",
+                "outcome",
+                f"{outcome!r} is not a terminal state; terminal: {', '.join(terminal)}",
+            )
+        patience = Patience(time, applies, outcome)
+    raw = rd.table(data.get("adverse_events", {}), "adverse_events", None, "adverse_events")
+    death_outcome = raw.get("death_outcome")
+    if death_outcome is not None and death_outcome not in terminal:
+        raise rd.error(
+            "adverse_events",
+            "death_outcome",
+            f"{death_outcome!r} is not a terminal state; terminal: {', '.join(terminal)}",
+        )
+    adverse = AdverseEvents(
+        rd.number(raw, "deterioration_per_day", "adverse_events", 0.0, 1440.0),
+        rd.number(raw, "death_per_day", "adverse_events", 0.0, 1440.0),
+        death_outcome,
+        rd.number(raw, "readmission_30d", "adverse_events", 0.0, 1.0),
+    )
+    if adverse.death_per_day > 0 and death_outcome is None:
+        raise rd.error("adverse_events", "death_outcome", "needed when death_per_day > 0")
+    pathway = Pathway(
+        name, start, terminal, attributes, resources, activities, transitions, patience, adverse
+    )
+    _check_graph(rd, pathway)
+    return pathway
+
+
+def _transitions(rd: _Reader, raw_list: object, activities: Mapping, terminal: tuple) -> tuple:
+    if not isinstance(raw_list, list):
+        raise rd.error("transitions", None, "must be an array of [[transitions]] tables")
+    out = []
+    for i, raw in enumerate(raw_list):
+        item = f"#{i + 1}"
+        raw = rd.table(raw, "transitions", item, "transitions")
+        src, dst = raw.get("source"), raw.get("target")
+        item = f"#{i + 1} ({src} -> {dst})"
+        if src not in activities:
+            raise rd.error(
+                "transitions",
+                item,
+                f"unknown source activity {src!r}; activities: {', '.join(activities)}",
+            )
+        if dst not in activities and dst not in terminal:
+            raise rd.error(
+                "transitions",
+                item,
+                f"unknown target {dst!r}; activities and "
+                f"terminal states: {', '.join([*activities, *terminal])}",
+            )
+        if ("probability" in raw) == ("condition" in raw):
+            raise rd.error("transitions", item, "give exactly one of probability or condition")
+        prob, cond = raw.get("probability"), raw.get("condition")
+        if "probability" in raw and (
+            isinstance(prob, bool) or not isinstance(prob, int | float) or not 0.0 <= prob <= 1.0
+        ):
+            raise rd.error("transitions", item, f"probability must be in [0, 1], got {prob!r}")
+        if "condition" in raw and (not isinstance(cond, str) or not cond.strip()):
+            raise rd.error(
+                "transitions",
+                item,
+                f"condition must be a non-empty expression string, got {cond!r}",
+            )
+        out.append(Transition(src, dst, None if prob is None else float(prob), cond))
+    return tuple(out)
+
+
+def _check_graph(rd: _Reader, p: Pathway) -> None:
+    for act in p.activities:
+        probs = [t.probability for t in p.outgoing(act) if t.probability is not None]
+        if abs(math.fsum(probs) - 1.0) > 1e-9:
+            raise rd.error(
+                "transitions",
+                act,
+                f"probabilities out of {act!r} sum to "
+                f"{math.fsum(probs):.12g}, not 1 (they are also the fallback when "
+                f"no condition holds)",
+            )
+    seen, todo = {p.start}, [p.start]
+    while todo:
+        for t in p.outgoing(todo.pop()):
+            if t.target not in seen and t.target in p.activities:
+                seen.add(t.target)
+                todo.append(t.target)
+    for act in p.activities:
+        if act not in seen:
+            raise rd.error("activities", act, f"is unreachable from start {p.start!r}")
+    done, changed = set(p.terminal), True
+    while changed:
+        changed = False
+        for t in p.transitions:
+            if t.target in done and t.source not in done:
+                done.add(t.source)
+                changed = True
+    for act in p.activities:
+        if act not in done:
+            raise rd.error("activities", act, "has no way to a terminal state")
+
+
+def load_pathway(source: str | Path | Mapping) -> Pathway:
+    """Read and validate a pathway.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path or Mapping
+        A TOML file, or an already parsed table (named ``<dict>`` in errors).
+
+    Returns
+    -------
+    Pathway
+
+    Raises
+    ------
+    simulations.errors.ConfigError
+        One line naming the file, the section and the item that is wrong.
+    """
+    if isinstance(source, Mapping):
+        return _parse(_Reader("<dict>"), source)
+    path = Path(source)
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"Pathway file '{path}' does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError(f"Pathway file '{path}' is not valid TOML: {detail}.") from None
+    return _parse(_Reader(f"'{path}'"), data)
