@@ -209,6 +209,45 @@ def calibrate(marginal_paths, sample_path, size, seed, out, names, overwrite) ->
     click.echo(f"wrote {out}")
 
 
+@cli.group()
+def export() -> None:
+    """Export a dataset's event log to another format."""
+
+
+@export.command("xes")
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--table",
+    default=None,
+    help="Event table [default: the one with the "
+    "process-mining columns case:concept:name, concept:name, time:timestamp].",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="XES file to write [default: DATASET.xes beside the dataset].",
+)
+def export_xes(dataset: Path, table: str | None, out: Path | None) -> None:  # fmt: skip
+    """Write DATASET's event log as XES (IEEE 1849-2016) for process-mining tools."""
+    from simulations.datasets import read_table
+    from simulations.xes import write_xes
+
+    if not is_dataset(dataset):
+        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+    tables = read_manifest(dataset)["tables"]
+    required = {"case:concept:name", "concept:name", "time:timestamp"}
+    logs = [n for n, t in tables.items() if required <= {c["name"] for c in t["schema"]}]
+    if table is None and not logs:
+        raise ConfigError(f"{dataset} has no event table with the columns {sorted(required)}.")
+    table = table or logs[0]
+    if table not in tables:
+        raise ConfigError(f"{dataset} has no table {table!r}; tables: {sorted(tables)}.")
+    out = out or dataset.with_name(f"{dataset.name}.xes")
+    traces, events = write_xes(read_table(dataset, table), out)
+    click.echo(f"wrote {out}: {traces:,} traces, {events:,} events")
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(cli(standalone_mode=True))
