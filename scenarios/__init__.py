@@ -5,4 +5,5 @@ __all__ = ["REGISTRY"]
 
 REGISTRY = {
     "bank": "scenarios.bank:BankScenario",
+    "patients": "scenarios.patients:PatientsScenario",
 }

@@ -104,9 +104,9 @@ def describe(scenario: str) -> None:
 )
 @click.option(
     "--engine",
-    default="kernel",
-    show_default=True,
-    help="'kernel' (Numba) or 'reference' (the readable Mesa model).",
+    default=None,
+    help="'kernel' (Numba) or 'reference' (the readable Mesa/SimPy model) "
+    "[default: the scenario's first engine].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset at --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
@@ -116,7 +116,8 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engin
     sc = get_scenario(scenario)
     config = sc.resolve_config(config_path, overrides, seed)
     result = run(sc, config, out or Path("out") / sc.name, fmt=fmt, workers=workers,
-                 overwrite=overwrite, engine=engine, progress=not quiet)  # fmt: skip
+                 overwrite=overwrite, engine=engine,
+                 progress=not quiet)  # fmt: skip
     if quiet:
         return
     tables = result.manifest["tables"]

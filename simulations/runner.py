@@ -99,7 +99,7 @@ def run(
     fmt: str = "parquet",
     workers: int = 1,
     overwrite: bool = False,
-    engine: str = "kernel",
+    engine: str | None = None,
     progress: bool = True,
 ) -> RunResult:
     """Simulate ``scenario`` with a validated ``config`` and write the dataset to ``out``.
@@ -109,12 +109,14 @@ def run(
     workers : int
         Local processes running shards; 1 runs them in this process. The output does
         not depend on it.
-    engine : str
-        One of ``scenario.engines`` (``"kernel"``, or ``"reference"`` for the readable model).
+    engine : str, optional
+        One of ``scenario.engines`` (``"kernel"``, or ``"reference"`` for the readable model);
+        by default the scenario's first.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"The 'workers' parameter must be an int in the range [1, inf). "
                          f"Got {workers!r} instead.")  # fmt: skip
+    engine = engine or scenario.engines[0]
     scenario.check_engine(engine)
     started = time.perf_counter()
     n_shards = scenario.n_shards(config)
