@@ -80,7 +80,7 @@ def test_default_pathway_loads():
     assert "acuity <= 1" in conditions
     assert p.resources["triage_nurse"].capacity_at(3) == 1
     assert p.resources["triage_nurse"].capacity_at(13) == 3
-    assert p.resources["ward_bed"].capacity_at(13) == 40
+    assert p.resources["ward_bed"].capacity_at(13) == 140
 
 
 def test_minimal_pathway_and_dict_input(tmp_path):

@@ -20,6 +20,7 @@ import pyarrow as pa
 from calibration.synthesis import synthesise
 from scenarios.patients.arrivals import default_arrival_profile
 from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, pathway_document
+from scenarios.patients.kernels import poisson_arrivals, simulate_kernel
 from scenarios.patients.pathway import load_pathway
 from scenarios.patients.reference import ACUITY_SHARES, simulate
 from simulations.scenario import Emit, Scenario
@@ -61,6 +62,14 @@ class _Catchment:
         self.drawn: list[tuple[int, str]] = []
         self.cdf = np.cumsum(ACUITY_SHARES) / np.sum(ACUITY_SHARES)
 
+    def draw_many(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Attributes of ``n`` patients at once (the kernel engine's columnar input)."""
+        k = rng.integers(len(self.age), size=n)
+        acuity = np.minimum(np.searchsorted(self.cdf, rng.random(n), side="right") + 1,
+                            len(self.cdf))  # fmt: skip
+        self.drawn = list(zip(self.age[k].tolist(), self.sex[k].tolist(), strict=True))
+        return {"age": self.age[k].astype(np.float64), "acuity": acuity.astype(np.float64)}
+
     def __call__(self, rng: np.random.Generator) -> dict[str, int]:
         k = int(rng.integers(len(self.age)))
         acuity = int(np.searchsorted(self.cdf, rng.random(), side="right")) + 1
@@ -81,7 +90,7 @@ class PatientsScenario(Scenario):
         "resources": "one row per resource: capacity and minutes of service given",
     }
     label_columns = {"patients": ("outcome",)}
-    engines = ("reference",)
+    engines = ("kernel", "reference")
 
     def n_shards(self, config: dict[str, Any]) -> int:
         return config["run"]["hospitals"]
@@ -91,7 +100,7 @@ class PatientsScenario(Scenario):
 
     def run_shard(
         self, config: dict[str, Any], shard: int, emit: Emit, advance: Callable[[int], None],
-        engine: str = "reference",
+        engine: str = "kernel",
     ) -> dict[str, Any]:  # fmt: skip
         self.check_engine(engine)
         run = config["run"]
@@ -101,15 +110,25 @@ class PatientsScenario(Scenario):
         table = default_arrival_profile().rates_per_hour(config["arrivals"]["per_day"])
         weekday = start.weekday()
 
-        def rate(minute: float) -> float:
-            day = int(minute // 1440)
-            return float(table[(weekday + day) % 7, int(minute // 60) % 24])
+        def rate(minute):
+            day = np.floor_divide(minute, 1440).astype(np.int64)
+            hour = np.floor_divide(minute, 60).astype(np.int64) % 24
+            return table[(weekday + day) % 7, hour]
 
-        events = simulate(
-            pathway, arrivals_per_hour=rate, horizon_minutes=run["days"] * 1440.0,
-            rng=stream(run["seed"], shard, "behaviour"), start=start, attributes=catchment,
-            peak_per_hour=float(table.max()),
-        )  # fmt: skip
+        rng = stream(run["seed"], shard, "behaviour")
+        horizon, peak = run["days"] * 1440.0, float(table.max())
+        if engine == "kernel":
+            arrivals = poisson_arrivals(rate, horizon, rng, peak_per_hour=peak)
+            events = simulate_kernel(
+                pathway, arrival_times_minutes=arrivals, rng=rng, start=start,
+                attributes=catchment.draw_many(len(arrivals), rng),
+            )  # fmt: skip
+        else:
+            events = simulate(
+                pathway, arrivals_per_hour=lambda m: float(rate(np.asarray(m))),
+                horizon_minutes=horizon, rng=rng, start=start, attributes=catchment,
+                peak_per_hour=peak,
+            )  # fmt: skip
         events["case:concept:name"] = f"{shard}-" + events["case:concept:name"]
         # Milliseconds are plenty; flooring is monotone, so event order within cases holds.
         events["time:timestamp"] = events["time:timestamp"].dt.floor("ms")
