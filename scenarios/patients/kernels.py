@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.patients.compile import compile_pathway, evaluate_conditions
-from scenarios.patients.eventlog import LIFECYCLE, event_frame
+from scenarios.patients.eventlog import COLUMNS, LIFECYCLE
 from scenarios.patients.pathway import Pathway
 from scenarios.patients.reference import ACUITY_SHARES
 from simulations.bits import new_bits, uniform
@@ -506,8 +506,9 @@ def _rows_per_patient(pathway: Pathway) -> int:
     return 3 * min(longest(pathway.start, frozenset()), len(pathway.activities)) + 1
 
 
-def _rows(compiled, out: np.ndarray):
-    """Event rows as ``event_frame`` wants them, sorted by patient (stable)."""
+def _frame(compiled, out: np.ndarray, attributes, start: datetime) -> pd.DataFrame:
+    """The event log from the kernel's rows, vectorised (no per-row Python): sorted by
+    patient (stable, so each case stays in time order), same columns as ``event_frame``."""
     out = out[:, np.argsort(out[O_PATIENT], kind="stable")]
     labels = [""]
     offsets = np.zeros(len(compiled.resources), np.int64)
@@ -517,15 +518,17 @@ def _rows(compiled, out: np.ndarray):
     act_res = np.append(compiled.tables.act_resource, np.full(len(compiled.terminal), -1))
     unit = out[O_UNIT]
     label_idx = np.where(unit > 0, offsets[act_res[out[O_CODE]]] + unit, 0)
-    rows = zip(
-        out[O_PATIENT].tolist(),
-        np.asarray(compiled.names, dtype=object)[out[O_CODE]].tolist(),
-        (out[O_TIME] / 60.0).tolist(),
-        np.asarray(labels, dtype=object)[label_idx].tolist(),
-        np.asarray(LIFECYCLE, dtype=object)[out[O_LIFE]].tolist(),
-        strict=True,
-    )
-    return list(rows), out[O_TIME]
+    cases = out[O_PATIENT]
+    frame = pd.DataFrame({
+        COLUMNS[0]: cases.astype(str).astype(object),
+        COLUMNS[1]: np.asarray(compiled.names, dtype=object)[out[O_CODE]],
+        COLUMNS[2]: pd.Timestamp(start) + pd.to_timedelta(out[O_TIME] * 10**9, unit="ns"),
+        COLUMNS[3]: np.asarray(labels, dtype=object)[label_idx],
+        COLUMNS[4]: np.asarray(LIFECYCLE, dtype=object)[out[O_LIFE]],
+    })  # fmt: skip
+    for name in compiled.attributes:
+        frame[f"case:{name}"] = np.asarray(attributes[name])[cases]
+    return frame
 
 
 def simulate_kernel(
@@ -578,9 +581,5 @@ def simulate_kernel(
         if not cnt[C_OVERFLOW]:
             break
         out_cap, ev_cap = out_cap * 2, ev_cap * 2
-    rows, seconds = _rows(compiled, out[:, : cnt[C_OUT]])
-    values = {a: np.asarray(attributes[a]).tolist() for a in compiled.attributes}
-    per_case = {i: {a: values[a][i] for a in values} for i in range(n)}
-    frame = event_frame(rows, per_case, compiled.attributes, start)
-    frame["time:timestamp"] = pd.Timestamp(start) + pd.to_timedelta(seconds * 10**9, unit="ns")
+    frame = _frame(compiled, out[:, : cnt[C_OUT]], attributes, start)
     return frame
