@@ -7,9 +7,11 @@ from calibration.integerise import integerise
 from calibration.ipf import IPFResult, Marginal, ipf
 from calibration.reweight import Control, ReweightResult, reweight
 from calibration.synthesis import Synthesis, attach_identities, synthesise
+from calibration.tables import DATA, read_marginal
 from calibration.tidy_ipf import ipf_frame
 
 __all__ = [
+    "DATA",
     "Control",
     "IPFResult",
     "Marginal",
@@ -20,6 +22,7 @@ __all__ = [
     "integerise",
     "ipf",
     "ipf_frame",
+    "read_marginal",
     "reweight",
     "synthesise",
 ]

@@ -179,16 +179,16 @@ def plot(dataset: Path, out: Path | None) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 def calibrate(marginal_paths, sample_path, size, seed, out, names, overwrite) -> None:  # fmt: skip
     """Synthesise a population from marginal tables and print how well it fits them."""
-    import pandas as pd
 
     from calibration.synthesis import attach_identities, synthesise
+    from calibration.tables import read_marginal
 
     if out.suffix not in (".parquet", ".csv"):
         raise ConfigError(f"--out must end in .parquet or .csv. Got {str(out)!r} instead.")
     if out.exists() and not overwrite:
         raise OutputError(f"{out} already exists; pass --overwrite to replace it.")
-    marginals = [pd.read_csv(path, comment="#") for path in marginal_paths]
-    sample = pd.read_csv(sample_path, comment="#") if sample_path else None
+    marginals = [read_marginal(path) for path in marginal_paths]
+    sample = read_marginal(sample_path) if sample_path else None
     result = synthesise(marginals, size, rng=seed, sample=sample)
     partial = out.with_name(f".{out.name}.partial")
     population = result.population.astype(str)

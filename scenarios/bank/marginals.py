@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-import calibration
+from calibration.tables import DATA, read_marginal
 from scenarios.bank import behaviour as B
 from simulations.errors import ConfigError
 
 __all__ = ["MARGINAL_SETS", "VARIABLES", "NET_SHARE", "load_marginals", "attributes",
            "income_median"]  # fmt: skip
 
-DATA = Path(calibration.__file__).with_name("data")
 MARGINAL_SETS = {
     "us_2022": (
         "us_v2022_adult_age_sex.csv",  # Vintage 2022 estimates, adults by age band and sex
@@ -51,7 +50,7 @@ def load_marginals(spec: str) -> tuple[pd.DataFrame, ...]:
                 f"The 'population.marginals' parameter of bank must be one of "
                 f"{sorted(MARGINAL_SETS)} or a folder of CSV marginals. Got {spec!r} instead."
             )
-    tables = tuple(pd.read_csv(f, comment="#") for f in files)
+    tables = tuple(read_marginal(f) for f in files)
     covered = {c for t in tables for c in t.columns if c != "count"}
     if missing := [v for v in VARIABLES if v not in covered]:
         raise ConfigError(f"The marginals in {spec!r} do not cover {missing}; they must "

@@ -158,9 +158,10 @@ def build_customers(
     rng = stream(seed, shard, "population")
     g = np.arange(start, stop, dtype=np.int64)
 
-    people = synthesise(load_marginals(pop["marginals"]), n, rng=rng)
+    marginals = load_marginals(pop["marginals"])
+    people = synthesise(marginals, n, rng=rng)
     age, is_male, region, income = _attributes(people.population, rng)
-    median = income_median(load_marginals(pop["marginals"]))
+    median = income_median(marginals)
     income_cents = np.round(income * _CENTS).astype(np.int64)
 
     segment = np.full(n, B.SEGMENTS.index("mass"), dtype=np.int8)

@@ -18,11 +18,12 @@ import pandas as pd
 import pyarrow as pa
 
 from calibration.synthesis import synthesise
+from calibration.tables import read_marginal
 from scenarios.patients.arrivals import default_arrival_profile
 from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, pathway_document
-from scenarios.patients.kernels import poisson_arrivals, simulate_kernel
+from scenarios.patients.kernels import poisson_arrivals, sample_attributes, simulate_kernel
 from scenarios.patients.pathway import load_pathway
-from scenarios.patients.reference import ACUITY_SHARES, simulate
+from scenarios.patients.reference import AttributeSampler, simulate
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
 
@@ -50,31 +51,27 @@ TABLES = {
 
 
 class _Catchment:
-    """Draws patients (age, sex, acuity) from a synthesised resident population."""
+    """Draws patients from a synthesised resident population: age and sex from the census
+    catchment, acuity as each engine's own sampler draws it."""
 
     def __init__(self, config: dict, rng: np.random.Generator) -> None:
-        from scenarios.bank.marginals import DATA
-
-        table = pd.read_csv(DATA / _MARGINALS[config["population"]["marginals"]], comment="#")
+        table = read_marginal(_MARGINALS[config["population"]["marginals"]])
         people = synthesise([table], config["population"]["catchment"], rng=rng).population
-        ages = people["age"].astype(str).str.rstrip("+").astype(int).to_numpy()
-        self.age, self.sex = ages, people["sex"].astype(str).to_numpy()
+        self.age = people["age"].astype(str).str.rstrip("+").astype(int).to_numpy()
+        self.sex = people["sex"].astype(str).to_numpy()
         self.drawn: list[tuple[int, str]] = []
-        self.cdf = np.cumsum(ACUITY_SHARES) / np.sum(ACUITY_SHARES)
+        self.sampler = AttributeSampler()
 
     def draw_many(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Attributes of ``n`` patients at once (the kernel engine's columnar input)."""
         k = rng.integers(len(self.age), size=n)
-        acuity = np.minimum(np.searchsorted(self.cdf, rng.random(n), side="right") + 1,
-                            len(self.cdf))  # fmt: skip
         self.drawn = list(zip(self.age[k].tolist(), self.sex[k].tolist(), strict=True))
-        return {"age": self.age[k].astype(np.float64), "acuity": acuity.astype(np.float64)}
+        return {"age": self.age[k], "acuity": sample_attributes(n, rng)["acuity"]}
 
     def __call__(self, rng: np.random.Generator) -> dict[str, int]:
         k = int(rng.integers(len(self.age)))
-        acuity = int(np.searchsorted(self.cdf, rng.random(), side="right")) + 1
         self.drawn.append((int(self.age[k]), self.sex[k]))
-        return {"age": int(self.age[k]), "acuity": min(acuity, len(self.cdf))}
+        return {"age": int(self.age[k]), "acuity": self.sampler(rng)["acuity"]}
 
 
 class PatientsScenario(Scenario):
