@@ -2,20 +2,23 @@
 
 Run: ``python benchmarks/bench_patients.py``. Prints, from one run: patients per second of
 the kernel and of the SimPy reference on the same pathway and arrivals (the default ED at
-150 arrivals a day, 8 simulated weeks), their ratio (target >= 50x), and the wall time to
+150 arrivals a day, 8 simulated weeks; each the best of a few runs), their ratio (target
+>= 50x), and the wall time to
 generate one simulated year of the default emergency department with ``synthsim run``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from scenarios.patients.kernels import poisson_arrivals, sample_attributes, simulate_kernel
+from scenarios.patients.arrivals import poisson_arrivals
+from scenarios.patients.engine import sample_attributes, simulate_kernel
 from scenarios.patients.pathway import DEFAULT_PATHWAY, load_pathway
 from scenarios.patients.reference import simulate
 from simulations.runner import run
@@ -23,32 +26,39 @@ from simulations.scenario import get_scenario
 
 TARGET_RATIO = 50.0
 PER_HOUR, WEEKS = 150 / 24, 8
+REPEATS = {"kernel": 7, "reference": 3}
+
+
+def _simulate(name: str, pathway, seed: int):
+    """One run of engine ``name`` from seed ``seed``: arrivals, attributes and the log."""
+    rng, start, horizon = np.random.default_rng(seed), dt.datetime(2025, 1, 6), WEEKS * 7 * 1440.0
+    if name == "reference":
+        return simulate(pathway, arrivals_per_hour=PER_HOUR, horizon_minutes=horizon, rng=rng,
+                        start=start)  # fmt: skip
+    arrivals = poisson_arrivals(PER_HOUR, horizon, rng)
+    return simulate_kernel(pathway, arrival_times_minutes=arrivals, start=start, rng=rng,
+                           attributes=sample_attributes(len(arrivals), rng),
+                           horizon_minutes=horizon)  # fmt: skip
 
 
 def engines() -> dict[str, float]:
+    """Patients per second of each engine: the best of ``REPEATS`` runs (timeit's rule: the
+    fastest run is the one least disturbed by the rest of the machine), after one untimed
+    kernel run that loads its compiled code."""
     pathway = load_pathway(DEFAULT_PATHWAY)
-    start, horizon = dt.datetime(2025, 1, 6), WEEKS * 7 * 1440.0
+    _simulate("kernel", pathway, 0)
     rates = {}
     for name in ("kernel", "reference"):
-        rng = np.random.default_rng(7)
-        if name == "kernel":
-            warm = poisson_arrivals(PER_HOUR, 1440.0, np.random.default_rng(0))
-            simulate_kernel(pathway, arrival_times_minutes=warm, start=start,
-                            attributes=sample_attributes(len(warm), rng), rng=rng)  # fmt: skip
-        started = time.perf_counter()
-        if name == "kernel":
-            arrivals = poisson_arrivals(PER_HOUR, horizon, rng)
-            attributes = sample_attributes(len(arrivals), rng)
-            log = simulate_kernel(pathway, arrival_times_minutes=arrivals, start=start,
-                                  attributes=attributes, rng=rng)  # fmt: skip
-        else:
-            log = simulate(pathway, arrivals_per_hour=PER_HOUR, horizon_minutes=horizon,
-                           rng=rng, start=start)  # fmt: skip
-        seconds = time.perf_counter() - started
-        patients = log["case:concept:name"].nunique()
-        rates[name] = patients / seconds
-        print(f"  {name:9s}: {patients:>8,} patients, {len(log):>9,} events in {seconds:6.2f} s "
-              f"= {patients / seconds:>10,.0f} patients/s")  # fmt: skip
+        best = (0.0, 0, 0, math.inf)
+        for seed in range(REPEATS[name]):
+            started = time.perf_counter()
+            log = _simulate(name, pathway, seed)
+            seconds = time.perf_counter() - started
+            patients = log["case:concept:name"].nunique()
+            best = max(best, (patients / seconds, patients, len(log), seconds))
+        rates[name], patients, events, seconds = best
+        print(f"  {name:9s}: {patients:>8,} patients, {events:>9,} events in {seconds:6.3f} s "
+              f"= {rates[name]:>10,.0f} patients/s (best of {REPEATS[name]})")  # fmt: skip
     return rates
 
 

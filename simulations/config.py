@@ -1,8 +1,11 @@
 """Layered TOML configuration: defaults < user file < ``--set`` overrides, then validation.
 
 A *schema* is a nested dict whose keys are section names mapping to dicts and whose leaves
-are :class:`~simulations.params.Param` objects. A *config* is a nested plain dict of the same
-shape holding values. :func:`resolve` builds a validated config from a default TOML file, an
+are :class:`~simulations.params.Param` objects; a section may be a
+:class:`~simulations.params.Section` whose values are also checked together (e.g. branch
+probabilities summing to 1), and a Param may carry a ``default`` used when the config omits
+it (for keys generated from data files). A *config* is a nested plain dict of the same shape
+holding values. :func:`resolve` builds a validated config from a default TOML file, an
 optional user TOML file and ``KEY=VALUE`` override strings. Config values are only ever parsed
 as TOML, never evaluated as Python.
 """
@@ -18,7 +21,7 @@ from os import PathLike
 from typing import Any
 
 from simulations.errors import ConfigError
-from simulations.params import Param, validate_value
+from simulations.params import Param, Section, validate_value
 
 __all__ = [
     "apply_overrides",
@@ -213,10 +216,13 @@ def _validate_section(
                     f"not {value!r}."
                 )
             result[key] = _validate_section(value, spec, dotted + ".", owner)
+            problem = spec.check(result[key]) if isinstance(spec, Section) else None
+            if problem:
+                raise ConfigError(f"The {dotted + '.*'!r} parameters of {owner} {problem}.")
         else:
-            if key not in cfg:
+            if key not in cfg and spec.default is None:
                 raise ConfigError(f"Missing config key {dotted!r} for {owner}.")
-            value = cfg[key]
+            value = cfg.get(key, spec.default)
             if isinstance(value, Mapping):
                 raise ConfigError(
                     f"Config key {dotted!r} for {owner} is a value, not a section; "
@@ -248,8 +254,10 @@ def validate(cfg: Mapping[str, Any], schema: Mapping[str, Any], owner: str) -> d
     ------
     ConfigError
         On the first unknown key (checked over the whole tree first, with a "Did you mean"
-        suggestion when one is close and the list of all valid keys), missing key, section
-        given a scalar, leaf given a table, or invalid value.
+        suggestion when one is close and the list of all valid keys), missing key (one
+        without a Param ``default``), section given a scalar, leaf given a table, invalid
+        value, or section failing its :class:`~simulations.params.Section` check (checked
+        after its own values).
     """
     list(_iter_schema(schema))  # fail early on a malformed schema
     _check_unknown(cfg, schema, "", owner, schema)
@@ -338,7 +346,7 @@ def describe_schema(
         The nested schema.
     defaults : dict
         The nested default config (e.g. the loaded default TOML); a key absent from it gets
-        ``None`` as its default.
+        its Param's ``default`` (``None`` unless declared).
 
     Returns
     -------
@@ -356,5 +364,5 @@ def describe_schema(
         doc = spec.doc
         if spec.unit:
             doc = f"{doc} [{spec.unit}]" if doc else f"[{spec.unit}]"
-        rows.append((dotted, spec.kind, flat_defaults.get(dotted), constraint, doc))
+        rows.append((dotted, spec.kind, flat_defaults.get(dotted, spec.default), constraint, doc))
     return rows

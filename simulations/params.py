@@ -16,13 +16,13 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulations.errors import ConfigError
 
-__all__ = ["KINDS", "Interval", "Options", "Param", "validate_value"]
+__all__ = ["KINDS", "Interval", "Options", "Param", "Section", "validate_value"]
 
 KINDS: tuple[str, ...] = ("int", "float", "str", "bool", "date")
 """The parameter kinds a :class:`Param` may declare."""
@@ -175,12 +175,17 @@ class Param:
         A one-line description.
     unit : str, default ""
         The unit of the value, e.g. ``"EUR"`` or ``"days"``.
+    default : object, default None
+        The value used when a config omits the key, for keys whose defaults come from data
+        rather than from the scenario's default TOML file (e.g. generated from a pathway
+        file). ``None`` means the key must be given; no kind admits ``None`` as a value.
     """
 
     kind: str
     constraint: Interval | Options | None = None
     doc: str = ""
     unit: str = ""
+    default: Any = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -211,6 +216,25 @@ class Param:
             raise TypeError(
                 f"Param constraint must be an Interval, Options or None, got {constraint!r}."
             )
+
+
+class Section(dict):
+    """A schema section (a dict of Params and sections) whose values are also checked together.
+
+    Parameters
+    ----------
+    entries : Mapping
+        The section's Params and sub-sections, as in a plain schema dict.
+    check : callable
+        ``check(values)`` receives the section's validated values (a dict) and returns
+        ``None`` when they are consistent, or the problem as a phrase completing
+        "The 'SECTION.*' parameters of OWNER ...", e.g. ``"must sum to 1. Got a=0.5 + b=0.6 =
+        1.1 instead"``.
+    """
+
+    def __init__(self, entries: Mapping[str, Any], check: Callable[[dict], str | None]):
+        super().__init__(entries)
+        self.check = check
 
 
 def _expectation(param: Param) -> str:

@@ -27,11 +27,13 @@ class _RateColumn(TextColumn):
         self.unit = unit
 
     def render(self, task):  # type: ignore[override]
-        speed = task.finished_speed or task.speed or 0.0
+        # rich estimates speed from several updates; a shard reporting once has none yet.
+        average = task.completed / task.elapsed if task.elapsed else 0.0
+        speed = task.finished_speed or task.speed or average
         for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, "")):
             if speed >= scale:
                 return f"{speed / scale:.1f}{suffix} {self.unit}/s"
-        return f"0 {self.unit}/s"
+        return f"{speed:.2f} {self.unit}/s"
 
 
 @contextmanager

@@ -126,7 +126,7 @@ def run(
         run_wide = _Emitter(scenario, folder, 0, fmt)
         run_wide.stats.summary = scenario.run_global(config, run_wide)
         parts = [run_wide.close()]
-        with progress_bar(f"{scenario.name}", total, "agent-days", progress) as advance:
+        with progress_bar(f"{scenario.name}", total, scenario.work_unit, progress) as advance:
             if workers == 1 or n_shards == 1:
                 for shard in range(n_shards):
                     parts.append(_run_part(scenario, config, shard, folder, fmt, engine, advance))

@@ -38,6 +38,7 @@ class Scenario(ABC):
     table_docs: ClassVar[dict[str, str]] = {}
     label_columns: ClassVar[dict[str, tuple[str, ...]]] = {}
     engines: ClassVar[tuple[str, ...]] = ("kernel",)
+    work_unit: ClassVar[str] = "agent-days"  # what shard_work counts, for the progress bar
 
     def resolve_config(
         self,
@@ -62,7 +63,7 @@ class Scenario(ABC):
 
     @abstractmethod
     def shard_work(self, config: dict[str, Any], shard: int) -> int:
-        """Units of work in a shard (what the progress bar counts, e.g. customer-days)."""
+        """Units of work in a shard (what the progress bar counts, in :attr:`work_unit`)."""
 
     def run_global(self, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
         """Emit run-wide tables (e.g. a merchant list); returns summary figures."""

@@ -1,79 +1,35 @@
-"""Behaviour of the Numba patient-pathway kernel, alone and against the SimPy reference."""
+"""Behaviour specific to the Numba patient-pathway kernel
+(:func:`scenarios.patients.engine.simulate_kernel`): its random draws, inputs and buffers, and
+its logs against the SimPy reference's. The semantics both engines share are tested in
+``test_patients_engines.py``."""
 
 from __future__ import annotations
-
-import math
-from collections import defaultdict
-from datetime import datetime
 
 import numba as nb
 import numpy as np
 import pandas as pd
 import pytest
+from patients_support import (
+    ALPHA,
+    DAY,
+    START,
+    cases,
+    minutes,
+    run,
+    single_queue,
+    stressed_ed,
+    waits,
+)
 from scipy import stats
 
+import scenarios.patients.engine as engine_module
 from scenarios.patients.compile import compile_pathway, evaluate_conditions
-from scenarios.patients.eventlog import COLUMNS
-from scenarios.patients.kernels import (
-    poisson_arrivals,
-    sample_attributes,
-    sample_service,
-    simulate_kernel,
-)
-from scenarios.patients.pathway import DEFAULT_PATHWAY, load_pathway
-from scenarios.patients.reference import simulate
+from scenarios.patients.draws import sample_service
+from scenarios.patients.engine import sample_attributes, simulate_kernel
+from scenarios.patients.pathway import DEFAULT_PATHWAY, DETERIORATION, load_pathway
+from scenarios.patients.reference import ACUITY_SHARES
 from simulations.bits import new_bits
-
-START = datetime(2024, 1, 1)
-MINUTE = pd.Timedelta(minutes=1)
-ALPHA = 1e-3  # every statistical test below: a correct kernel fails one about 1 run in 1000
-
-
-def single_queue(capacity: int, service: dict, shifts=(), **extra) -> dict:
-    """One resource, one activity, then "done"."""
-    return {
-        "pathway": {"name": "queue", "start": "serve", "terminal": ["done", "left"], **extra},
-        "resources": {"server": {"capacity": capacity, "shifts": [list(s) for s in shifts]}},
-        "activities": {"serve": {"resource": "server", "service": service}},
-        "transitions": [{"source": "serve", "target": "done", "probability": 1.0}],
-    }
-
-
-def minutes(log: pd.DataFrame) -> np.ndarray:
-    return ((log["time:timestamp"] - pd.Timestamp(START)) / MINUTE).to_numpy()
-
-
-def run(pathway, rate_per_hour, horizon, seed, attributes=None):
-    rng = np.random.default_rng(seed)
-    arrivals = poisson_arrivals(rate_per_hour, horizon, rng)
-    attrs = attributes(arrivals.size, rng) if attributes else {}
-    return simulate_kernel(
-        pathway, arrival_times_minutes=arrivals, attributes=attrs, rng=rng, start=START
-    )
-
-
-def waits(log: pd.DataFrame) -> pd.DataFrame:
-    """(case, activity, wait in minutes) of every visit whose service started."""
-    t, life = minutes(log), log["lifecycle:transition"].to_numpy()
-    keys = ["case:concept:name", "concept:name"]
-    sched = log.loc[life == "schedule", keys].assign(t0=t[life == "schedule"])
-    start = log.loc[life == "start", keys].assign(t1=t[life == "start"])
-    both = sched.merge(start, on=keys)  # every activity is visited at most once per case
-    return both.assign(wait=both.t1 - both.t0)
-
-
-def service_intervals(log: pd.DataFrame, terminal) -> list[tuple[str, float, float]]:
-    """(instance, start, end) of every service; a service cut short ends at the outcome."""
-    out, t, open_ = [], minutes(log), {}
-    cols = ["case:concept:name", "concept:name", "org:resource", "lifecycle:transition"]
-    for i, (case, name, res, life) in enumerate(log[cols].itertuples(index=False)):
-        if life == "start" and res:
-            open_[case] = (res, t[i])
-        elif ((life == "complete" and res) or name in terminal) and case in open_:
-            res0, t0 = open_.pop(case)
-            out.append((res0, t0, t[i]))
-    assert not open_
-    return out
+from simulations.errors import ConfigError
 
 
 # -- building blocks ---------------------------------------------------------------------
@@ -105,6 +61,26 @@ def test_service_samplers_follow_their_distribution(service, reference):
     assert stats.kstest(x, reference.cdf).pvalue > ALPHA
 
 
+def test_fixed_service_is_exact():
+    pathway = load_pathway(single_queue(1, {"distribution": "fixed", "value": 7}))
+    tables = compile_pathway(pathway).tables
+    bits = new_bits(np.random.default_rng(3))
+    assert (_draws(tables.act_dist[0], tables.act_params[0], bits, 100) == 7.0).all()
+
+
+def test_sample_attributes_follow_the_reference_sampler_shares():
+    n = 50_000
+    drawn = sample_attributes(n, np.random.default_rng(4))
+    assert set(drawn) == {"acuity", "age"}
+    assert all(values.shape == (n,) and values.dtype == np.int64 for values in drawn.values())
+    counts = np.bincount(drawn["acuity"], minlength=6)[1:]
+    assert counts.sum() == n
+    assert stats.chisquare(counts, n * np.array(ACUITY_SHARES)).pvalue > ALPHA
+    ages = np.bincount(drawn["age"], minlength=96)
+    assert len(ages) == 96 and drawn["age"].min() == 0
+    assert stats.chisquare(ages).pvalue > ALPHA  # uniform on 0..95
+
+
 def test_conditions_are_precomputed_per_patient():
     compiled = compile_pathway(load_pathway(DEFAULT_PATHWAY))
     acuity = np.array([1, 2, 3, 4, 5])
@@ -113,228 +89,283 @@ def test_conditions_are_precomputed_per_patient():
     assert matrix.tolist() == [[a <= 1, a <= 3, a <= 1] for a in acuity.tolist()]
 
 
-# -- queueing theory -----------------------------------------------------------------------
-def erlang_c(c: int, lam: float, mu: float) -> tuple[float, float]:
-    """Mean wait in queue and utilisation of M/M/c."""
-    a, rho = lam / mu, lam / (c * mu)
-    tail = a**c / math.factorial(c) / (1 - rho)
-    p_wait = tail / (sum(a**k / math.factorial(k) for k in range(c)) + tail)
-    return p_wait / (c * mu - lam), rho
+# -- inputs and outputs ---------------------------------------------------------------------
+def _kernel(pathway, arrivals, attributes=None, *, horizon=None, seed=0):
+    arrivals = np.asarray(arrivals, dtype=float)
+    return simulate_kernel(
+        pathway,
+        arrival_times_minutes=arrivals,
+        attributes={} if attributes is None else attributes,
+        rng=np.random.default_rng(seed),
+        start=START,
+        horizon_minutes=(arrivals.max(initial=0.0) + 1) if horizon is None else horizon,
+    )
 
 
-def test_mmc_mean_wait_and_utilisation_match_erlang_c():
-    c, lam, mean = 3, 0.25, 10.0  # per minute, minutes: rho = 0.833
-    pathway = load_pathway(single_queue(c, {"distribution": "exponential", "mean": mean}))
-    expected_wait, expected_rho = erlang_c(c, lam, 1 / mean)
-    horizon, warmup = 30_000.0, 3_000.0
-    mean_waits, rhos = [], []
-    for seed in range(20):
-        log = run(pathway, lam * 60, horizon, seed)
-        w = waits(log)
-        mean_waits.append(w.loc[w.t0 >= warmup, "wait"].mean())
-        busy = sum(
-            min(end, horizon) - max(begin, warmup)
-            for _, begin, end in service_intervals(log, pathway.terminal)
-            if end > warmup and begin < horizon
-        )
-        rhos.append(busy / (c * (horizon - warmup)))
-    for sample, expected in ((mean_waits, expected_wait), (rhos, expected_rho)):
-        low, high = stats.t.interval(1 - ALPHA, len(sample) - 1, np.mean(sample), stats.sem(sample))
-        assert low <= expected <= high, (low, expected, high)
-
-
-def test_deterministic_pathway_gives_exact_times():
+def test_explicit_arrivals_give_exact_times():
     data = single_queue(1, {"distribution": "fixed", "value": 7})
     data["activities"]["walk"] = {"service": {"distribution": "fixed", "value": 3}}
     data["transitions"] = [
         {"source": "serve", "target": "walk", "probability": 1.0},
         {"source": "walk", "target": "done", "probability": 1.0},
     ]
-    pathway = load_pathway(data)
-    arrivals = np.array([0.0, 2.0, 30.0])
-    log = simulate_kernel(
-        pathway,
-        arrival_times_minutes=arrivals,
-        attributes={},
-        rng=np.random.default_rng(0),
-        start=START,
-    )
+    log = _kernel(load_pathway(data), [0.0, 2.0, 30.0])
     ends = log[log["concept:name"] == "done"]
+    assert ends["case:concept:name"].tolist() == ["0", "1", "2"]
     assert minutes(ends).tolist() == [10.0, 17.0, 40.0]  # the second waits 5 minutes
     first = log[log["case:concept:name"] == "0"]
     assert first["concept:name"].tolist() == ["serve"] * 3 + ["walk"] * 3 + ["done"]
-    assert first["org:resource"].tolist() == ["", "server-1", "server-1", "", "", "", ""]
+    assert first["org:resource"].isna().tolist() == [True, False, False, True, True, True, True]
+    assert (first["org:resource"].iloc[1:3] == "server-1").all()
+    second = log[log["case:concept:name"] == "1"]
+    assert minutes(second).tolist() == [2.0, 7.0, 14.0, 14.0, 14.0, 17.0, 17.0]
 
 
-# -- invariants on the default ED pathway ---------------------------------------------------
-@pytest.fixture(scope="module")
-def ed():
+def test_no_arrivals_give_an_empty_log():
     pathway = load_pathway(DEFAULT_PATHWAY)
-    return pathway, run(pathway, 150 / 24, 7 * 1440, 11, sample_attributes)
+    log = _kernel(pathway, [], {"acuity": np.empty(0), "age": np.empty(0)}, horizon=60.0)
+    assert len(log) == 0
+    assert tuple(log.columns[-2:]) == ("case:acuity", "case:age")
 
 
-def test_columns_match_the_reference_format(ed):
-    pathway, log = ed
-    assert tuple(log.columns) == (*COLUMNS, "case:age", "case:acuity")
-    reference = simulate(
-        pathway,
-        arrivals_per_hour=1.0,
-        horizon_minutes=600,
-        rng=np.random.default_rng(0),
-        start=START,
-    )
-    assert (log.dtypes == reference.dtypes).all()
-
-
-def test_cases_are_in_time_order_with_schedule_start_complete(ed):
-    _, log = ed
-    t = minutes(log)
-    cases = log["case:concept:name"].astype(int).to_numpy()
-    assert (np.diff(cases) >= 0).all()
-    same = np.diff(cases) == 0
-    assert (np.diff(t)[same] >= 0).all()
-    w = waits(log)
-    assert (w.wait >= 0).all()
-    life = log["lifecycle:transition"].to_numpy()
-    done = log.loc[life == "complete", ["case:concept:name", "concept:name"]]
-    done = done.assign(t2=t[life == "complete"]).merge(w, on=["case:concept:name", "concept:name"])
-    assert (done.t2 >= done.t1).all()
-
-
-def test_units_never_serve_two_patients_nor_exceed_capacity(ed):
-    pathway, log = ed
-    by_unit = defaultdict(list)
-    for unit, begin, end in service_intervals(log, pathway.terminal):
-        by_unit[unit].append((begin, end))
-    for unit, spans in by_unit.items():
-        name, number = unit.rsplit("-", 1)
-        assert 1 <= int(number) <= pathway.resources[name].capacity
-        spans.sort()
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), unit
-
-
-def test_services_never_start_above_the_on_duty_capacity(ed):
-    pathway, log = ed
-    spans = defaultdict(list)
-    for unit, begin, end in service_intervals(log, pathway.terminal):
-        spans[unit.rsplit("-", 1)[0]].append((begin, end))
-    for name, intervals in spans.items():
-        begins = np.array([b for b, _ in intervals])
-        ends = np.array([e for _, e in intervals])
-        for begin in begins:
-            busy = np.sum((begins <= begin) & (ends > begin))
-            hour = int(begin // 60) % 24
-            assert busy <= pathway.resources[name].capacity_at(hour), (name, begin)
-
-
-def test_every_patient_ends_in_exactly_one_terminal_state(ed):
-    pathway, log = ed
-    terminal = log[log["concept:name"].isin(pathway.terminal)]
-    assert terminal["case:concept:name"].is_unique
-    assert set(terminal["case:concept:name"]) == set(log["case:concept:name"])
-    last = log.groupby("case:concept:name", sort=False)["concept:name"].last()
-    assert last.isin(pathway.terminal).all()
-
-
-def test_same_seed_same_log():
+def test_bad_inputs_raise_config_error():
     pathway = load_pathway(DEFAULT_PATHWAY)
-    a = run(pathway, 150 / 24, 2 * 1440, 5, sample_attributes)
-    b = run(pathway, 150 / 24, 2 * 1440, 5, sample_attributes)
-    c = run(pathway, 150 / 24, 2 * 1440, 6, sample_attributes)
-    pd.testing.assert_frame_equal(a, b)
-    assert not a.equals(c)
+    attrs = {"acuity": np.array([1, 2, 3]), "age": np.array([10, 20, 30])}
+    with pytest.raises(ConfigError, match="sorted"):
+        _kernel(pathway, [0.0, 5.0, 2.0], attrs)
+    with pytest.raises(ConfigError, match="sorted"):
+        _kernel(pathway, [-1.0, 5.0, 6.0], attrs)
+    with pytest.raises(ConfigError, match="sorted"):
+        _kernel(pathway, np.zeros((3, 1)), attrs)
+    with pytest.raises(ConfigError, match="horizon_minutes"):
+        _kernel(pathway, [0.0, 5.0, 6.0], attrs, horizon=5.0)
+    with pytest.raises(ConfigError, match="'age' must have shape"):
+        _kernel(pathway, [0.0, 5.0, 6.0], {**attrs, "age": np.array([10, 20])})
+    with pytest.raises(ConfigError, match="'sex' must have shape"):
+        _kernel(pathway, [0.0, 5.0, 6.0], {**attrs, "sex": np.array(["F"])})
+    with pytest.raises(ConfigError, match="'acuity'"):
+        _kernel(pathway, [0.0, 5.0, 6.0], {"age": attrs["age"]})
 
 
-def test_patience_leaves_only_waiting_patients():
-    data = single_queue(1, {"distribution": "exponential", "mean": 10})
-    data["patience"] = {
-        "distribution": "fixed",
-        "value": 5,
-        "applies_to": ["serve"],
-        "outcome": "left",
-    }
-    log = run(load_pathway(data), 12, 5_000, 2)
-    left = log[log["concept:name"] == "left"]
-    assert len(left) > 0
-    w = waits(log)
-    assert (w.wait <= 5 + 1 / 60).all()
-    for case in left["case:concept:name"].head(50):
-        rows = log[log["case:concept:name"] == case]
-        assert rows["lifecycle:transition"].tolist() == ["schedule", "complete"]
-        assert np.isclose(np.diff(minutes(rows))[0], 5, atol=1 / 60)
+def test_columns_and_dtypes_equal_the_reference():
+    """Same columns and dtypes; coded columns have the same categories (case numbers: as
+    many as the run has cases)."""
+    pathway = load_pathway(DEFAULT_PATHWAY)
+    kernel = run(pathway, 0, engine="kernel", rate=6.0, horizon=600.0)
+    reference = run(pathway, 0, engine="reference", rate=6.0, horizon=600.0)
+    assert len(kernel) > 100 and len(reference) > 100
+    assert tuple(kernel.columns) == tuple(reference.columns)
+    assert list(map(str, kernel.dtypes)) == list(map(str, reference.dtypes))
+    for column in ("concept:name", "org:resource", "lifecycle:transition"):
+        assert kernel[column].dtype == reference[column].dtype, column
+    for column in ("case:concept:name", "case:readmission_of"):
+        for log in (kernel, reference):
+            n = log["case:concept:name"].nunique()
+            assert log[column].cat.categories.tolist() == [str(i) for i in range(n)], column
+
+
+def test_readmissions_are_numbered_after_the_arrivals_in_order_of_discharge():
+    """Unlike the reference (numbered in order of arrival), the kernel numbers the ``n``
+    arrivals ``0..n-1`` and each readmission when it is decided, i.e. at the discharge of the
+    case it readmits."""
+    pathway = stressed_ed()
+    log = run(pathway, 7, engine="kernel", rate=250 / 24, horizon=4 * DAY)
+    table = cases(log, pathway.terminal)
+    back = table["of"] >= 0
+    assert back.sum() > 5
+    first_return = np.flatnonzero(back.to_numpy())[0]
+    assert back.iloc[first_return:].all()  # every arrival comes before every readmission
+    decided = table.loc[table.loc[back, "of"], "end"].to_numpy()
+    assert (np.diff(decided) >= 0).all()
+    # so, unlike the reference, readmissions can be numbered out of order of arrival
+    assert (np.diff(table["arrival"].to_numpy()) < 0).any()
+
+
+def _calls(monkeypatch):
+    """Count the kernel runs of ``simulate_kernel`` (one plus one per buffer overflow)."""
+    calls = []
+    kernel = engine_module.run
+
+    def counted(*args):
+        calls.append(1)
+        return kernel(*args)
+
+    monkeypatch.setattr(engine_module, "run", counted)
+    return calls
+
+
+@pytest.mark.parametrize("short", ["queues", "cases", "rows"])
+def test_overflowing_first_buffers_give_the_same_log(monkeypatch, short):
+    """The stressed ED has queues, deterioration, deaths and readmissions; a run whose first
+    buffers are too small is rerun with larger ones from the same random state."""
+    pathway = stressed_ed()
+
+    def log():
+        return run(pathway, 21, engine="kernel", rate=250 / 24, horizon=2 * DAY)
+
+    expected = log()
+    calls = _calls(monkeypatch)
+    if short == "queues":
+        monkeypatch.setattr(engine_module, "_QUEUE_SLOTS", 1)
+    elif short == "cases":
+        monkeypatch.setattr(engine_module, "_case_slots", lambda n, readmission: n)
+    else:
+        monkeypatch.setattr(engine_module, "_rows_per_case", lambda pathway: 1)
+    actual = log()
+    assert len(calls) > 1  # the first guess did overflow
+    assert (actual["case:readmission_of"].notna()).sum() > 5
+    pd.testing.assert_frame_equal(actual, expected)
 
 
 # -- kernel against the SimPy reference ------------------------------------------------------
+RUNS, HORIZON, RATE = 20, 14 * DAY, 150 / 24
+
+
+def _run_stats(log: pd.DataFrame, pathway) -> dict[str, float]:
+    """Statistics of one run: for each activity with a resource its mean wait and the share of
+    its visits that waited at all; the share of cases leaving without being seen; the mean and
+    median length of stay (minutes)."""
+    w, table = waits(log), cases(log, pathway.terminal)
+    out = {}
+    for name, activity in pathway.activities.items():
+        if activity.resource is not None:
+            wait = w.loc[w["concept:name"] == name, "wait"]
+            out[f"wait:{name}"] = wait.mean()
+            out[f"waited:{name}"] = (wait > 0).mean()
+    out["left_without_being_seen"] = (table["outcome"] == pathway.patience.outcome).mean()
+    stay = table["end"] - table["arrival"]
+    out["stay:mean"], out["stay:median"] = stay.mean(), stay.median()
+    return out
+
+
 @pytest.fixture(scope="module")
 def both():
-    """Six independent two-week runs of each engine on the default ED, 150 arrivals a day."""
+    """Twenty independent two-week runs of each engine on the default ED, 150 arrivals a day
+    (about 2,100 cases a run), and a table of :func:`_run_stats` per engine (one row a run)."""
     pathway = load_pathway(DEFAULT_PATHWAY)
-    horizon = 14 * 1440
-    kernel = [run(pathway, 150 / 24, horizon, 100 + s, sample_attributes) for s in range(6)]
-    reference = [
-        simulate(
-            pathway,
-            arrivals_per_hour=150 / 24,
-            horizon_minutes=horizon,
-            rng=np.random.default_rng(200 + s),
-            start=START,
-        )
-        for s in range(6)
+    kernel, reference = (
+        [run(pathway, seed + s, engine=engine, rate=RATE, horizon=HORIZON) for s in range(RUNS)]
+        for engine, seed in (("kernel", 100), ("reference", 200))
+    )
+    per_run = [
+        pd.DataFrame([_run_stats(log, pathway) for log in logs]) for logs in (kernel, reference)
     ]
-    return pathway, kernel, reference
+    return pathway, kernel, reference, per_run
 
 
-def _los(log, pathway):
-    t = minutes(log)
-    first = pd.Series(t).groupby(log["case:concept:name"].to_numpy()).min()
-    end = log["concept:name"].isin(pathway.terminal).to_numpy()
-    last = pd.Series(t[end], index=log["case:concept:name"].to_numpy()[end])
-    return (last - first.loc[last.index]).to_numpy()
+def _pooled(logs, pathway) -> pd.DataFrame:
+    """:func:`cases` of every run, one row per case."""
+    return pd.concat([cases(log, pathway.terminal) for log in logs], ignore_index=True)
 
 
-def _mean_wait(log, name):
-    w = waits(log)
-    return w.loc[w["concept:name"] == name, "wait"].mean()
+def _completed(logs, name) -> tuple[int, int]:
+    """(cases with a ``complete`` row of ``name``, cases) over ``logs``."""
+    hits = total = 0
+    for log in logs:
+        done = log["lifecycle:transition"].eq("complete") & log["concept:name"].eq(name)
+        hits += log.loc[done, "case:concept:name"].nunique()
+        total += log["case:concept:name"].nunique()
+    return hits, total
 
 
-def _counts(logs, column_filter, categories):
-    total = pd.concat([log.loc[column_filter(log), "concept:name"] for log in logs])
-    return total.value_counts().reindex(categories, fill_value=0).to_numpy()
+def _same_share(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """p-value of the two-sided test that successes/trials ``a`` and ``b`` share one
+    probability (Pearson's chi-squared on the 2x2 table, i.e. the two-proportion z-test)."""
+    table = np.array([[a[0], a[1] - a[0]], [b[0], b[1] - b[0]]])
+    return stats.chi2_contingency(table, correction=False).pvalue
+
+
+def _runs_agree(per_run, columns) -> None:
+    """Each statistic of ``columns`` has the same distribution over the kernel's runs as over
+    the reference's: a Mann-Whitney test per statistic, the family sharing ``ALPHA``
+    (Bonferroni); a statistic constant over every run of both engines must be equal."""
+    kernel, reference = (frame[list(columns)] for frame in per_run)
+    assert kernel.notna().all().all() and reference.notna().all().all()
+    for column in columns:
+        a, b = kernel[column], reference[column]
+        if a.nunique() == 1 and b.nunique() == 1:
+            assert a.iloc[0] == b.iloc[0], column
+            continue
+        p = stats.mannwhitneyu(a, b, alternative="two-sided").pvalue
+        assert p > ALPHA / len(columns), (column, p, a.mean(), b.mean())
 
 
 def test_counts_per_activity_and_outcome_match_the_reference(both):
-    pathway, kernel, reference = both
-    for names in (tuple(pathway.activities), pathway.terminal):
-
-        def keep(log, names=names):
-            return log["lifecycle:transition"].eq("complete") & log["concept:name"].isin(names)
-
-        table = np.array([_counts(kernel, keep, names), _counts(reference, keep, names)])
-        table = table[:, table.sum(axis=0) > 0]
-        assert stats.chi2_contingency(table).pvalue > ALPHA, table
-
-
-STABLE = ("walk_in_registration", "ambulance_handover", "triage", "minors_assessment",
-          "diagnostics", "treatment", "ward_stay")  # fmt: skip
-"""Served activities of the default ED. Every resource runs below capacity at 150 arrivals a
-day (the ward at ~63% of its beds, diagnostics ~62%), so waits are stationary draws and pooled
-two-sample KS tests are valid (ties at zero wait only make them conservative)."""
-
-
-def test_waits_of_stable_queues_match_the_reference(both):
-    _, kernel, reference = both
-    wk = pd.concat([waits(log) for log in kernel])
-    wr = pd.concat([waits(log) for log in reference])
-    for name in STABLE:
-        a, b = (
-            wk.loc[wk["concept:name"] == name, "wait"],
-            wr.loc[wr["concept:name"] == name, "wait"],
-        )
-        assert stats.ks_2samp(a, b).pvalue > ALPHA, name
+    """A case completes each activity (and deteriorates) at most once, so for each of these
+    events the share of cases having it is a binomial proportion, compared between engines;
+    likewise each case ends in one outcome, so the outcome counts are multinomial and a
+    chi-squared test of homogeneity applies. Leaving without being seen is left to
+    :func:`test_length_of_stay_and_leaving_per_run_match_the_reference`: it follows the
+    queues, which make it overdispersed between runs (by about 15% in variance), whereas
+    routing, death and discharge are independent between cases to within 3%. The family of
+    tests shares ``ALPHA`` (Bonferroni)."""
+    pathway, kernel, reference, _ = both
+    events = (*pathway.activities, DETERIORATION)
+    for name in events:
+        k, r = _completed(kernel, name), _completed(reference, name)
+        assert min(k[0], r[0]) > 50, (name, k, r)
+        if name == pathway.start:  # every case
+            assert k[0] == k[1] and r[0] == r[1], (k, r)
+            continue
+        assert _same_share(k, r) > ALPHA / (len(events) + 1), (name, k, r)
+    seen = [o for o in pathway.terminal if o != pathway.patience.outcome]
+    table = np.array([
+        _pooled(logs, pathway)["outcome"].value_counts().reindex(seen, fill_value=0)
+        for logs in (kernel, reference)
+    ])  # fmt: skip
+    assert (table > 30).all(), table
+    assert stats.chi2_contingency(table).pvalue > ALPHA / (len(events) + 1), table
 
 
-def test_length_of_stay_matches_the_reference(both):
-    pathway, kernel, reference = both
-    lk = np.concatenate([_los(log, pathway) for log in kernel])
-    lr = np.concatenate([_los(log, pathway) for log in reference])
-    assert stats.ks_2samp(lk, lr).pvalue > ALPHA
+def test_waits_per_run_match_the_reference(both):
+    """Waits in one run are correlated (the diagnostics queue, down to one unit from 0 to 8 h,
+    is overloaded every night and delays everyone in it), so pooled waits are not independent
+    draws: pooled two-sample KS tests reject a correct kernel (kernel against kernel, six
+    two-week runs a side, the diagnostics waits gave p < 0.01 in 12 trials of 20 and the
+    length of stay in 3). Runs are independent, so each run's mean wait and share of visits
+    waiting, per activity, are compared between engines over runs instead; kernel against
+    kernel, these tests rejected at about their nominal rates."""
+    pathway, _, _, per_run = both
+    columns = [c for c in per_run[0] if c.startswith(("wait:", "waited:"))]
+    assert len(columns) == 2 * sum(a.resource is not None for a in pathway.activities.values())
+    assert per_run[0]["wait:diagnostics"].mean() > 30  # there are queues to compare
+    _runs_agree(per_run, columns)
+
+
+def test_length_of_stay_and_leaving_per_run_match_the_reference(both):
+    """Each run's mean and median length of stay and share of cases leaving without being
+    seen (both driven by the correlated waits, see above), compared over runs."""
+    _, _, _, per_run = both
+    assert per_run[0]["left_without_being_seen"].mean() > 0.002
+    _runs_agree(per_run, ["stay:mean", "stay:median", "left_without_being_seen"])
+
+
+def test_deterioration_and_readmission_shares_match_the_reference(both):
+    """Deteriorations form a counting process of hazard ``deterioration_per_day`` over the
+    time each case is at risk (arrival to deterioration or end), so the count is Poisson with
+    mean hazard x exposure: given the two engines' total, the kernel's share is binomial with
+    probability its share of the exposure. Each discharge is readmitted (before the horizon)
+    independently, so the shares of discharges readmitted are binomial proportions. Both
+    tests at ``ALPHA / 2``."""
+    pathway, kernel, reference, _ = both
+    count, exposure = [], []
+    for logs in (kernel, reference):
+        table = _pooled(logs, pathway)
+        worse = table["deteriorated"].notna()
+        count.append(int(worse.sum()))
+        exposure.append((table["deteriorated"].where(worse, table["end"]) - table["arrival"]).sum())
+    assert min(count) > 50
+    share = exposure[0] / sum(exposure)
+    assert stats.binomtest(count[0], sum(count), share).pvalue > ALPHA / 2, (count, exposure)
+    no_return = (pathway.adverse_events.death_outcome, pathway.patience.outcome)
+    readmitted = []
+    for logs in (kernel, reference):
+        hits = total = 0
+        for log in logs:
+            table = cases(log, pathway.terminal)
+            out = table[~table["outcome"].isin(no_return)]
+            hits += int(out.index.isin(set(table["of"])).sum())
+            total += len(out)
+        readmitted.append((hits, total))
+    assert min(hits for hits, _ in readmitted) > 50
+    assert _same_share(*readmitted) > ALPHA / 2, readmitted

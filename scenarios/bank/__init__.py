@@ -40,6 +40,7 @@ class BankScenario(Scenario):
     table_docs = COLUMN_DOCS
     label_columns = LABEL_COLUMNS
     engines = ("kernel", "reference")
+    work_unit = "customer-days"
 
     def n_shards(self, config: dict[str, Any]) -> int:
         return len(shard_bounds(config["population"]["n_customers"], config["run"]["shard_size"]))

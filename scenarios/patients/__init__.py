@@ -19,11 +19,11 @@ import pyarrow as pa
 
 from calibration.synthesis import synthesise
 from calibration.tables import read_marginal
-from scenarios.patients.arrivals import default_arrival_profile
-from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, pathway_document
-from scenarios.patients.kernels import poisson_arrivals, sample_attributes, simulate_kernel
-from scenarios.patients.pathway import load_pathway
+from scenarios.patients.arrivals import default_arrival_profile, poisson_arrivals
+from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, configured_pathway
+from scenarios.patients.engine import sample_attributes, simulate_kernel
 from scenarios.patients.reference import AttributeSampler, simulate
+from scenarios.patients.summaries import case_table, resource_table
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
 
@@ -31,21 +31,25 @@ __all__ = ["PatientsScenario"]
 
 _MARGINALS = {"us_2022_age_sex": "us_v2022_age_sex_single_year.csv"}
 _LABEL = pa.dictionary(pa.int32(), pa.string())
+_ATTRIBUTES = ["age", "sex", "acuity"]
 TABLES = {
     "events": pa.schema([
-        ("case:concept:name", pa.string()), ("concept:name", _LABEL),
-        ("time:timestamp", pa.timestamp("ms")), ("org:resource", pa.string()),
-        ("lifecycle:transition", _LABEL), ("case:age", pa.int64()), ("case:acuity", pa.int64()),
+        ("case:concept:name", _LABEL), ("concept:name", _LABEL),
+        ("time:timestamp", pa.timestamp("ms")), ("org:resource", _LABEL),
+        ("lifecycle:transition", _LABEL), ("case:readmission_of", _LABEL),
+        ("case:age", pa.int64()), ("case:sex", _LABEL), ("case:acuity", pa.int64()),
         ("hospital", pa.int32()),
     ]),
     "patients": pa.schema([
-        ("patient_id", pa.string()), ("hospital", pa.int32()), ("age", pa.int64()),
+        ("case_id", pa.string()), ("hospital", pa.int32()), ("age", pa.int64()),
         ("sex", _LABEL), ("acuity", pa.int64()), ("arrival", pa.timestamp("ms")),
         ("outcome", _LABEL), ("length_of_stay_minutes", pa.float64()),
+        ("deteriorated", pa.bool_()), ("readmission_of", pa.string()),
+        ("readmitted_within_30d", pa.bool_()),
     ]),
     "resources": pa.schema([
         ("hospital", pa.int32()), ("resource", pa.string()), ("capacity", pa.int64()),
-        ("busy_minutes", pa.float64()),
+        ("busy_minutes", pa.float64()), ("utilisation", pa.float64()),
     ]),
 }  # fmt: skip
 
@@ -59,19 +63,18 @@ class _Catchment:
         people = synthesise([table], config["population"]["catchment"], rng=rng).population
         self.age = people["age"].astype(str).str.rstrip("+").astype(int).to_numpy()
         self.sex = people["sex"].astype(str).to_numpy()
-        self.drawn: list[tuple[int, str]] = []
         self.sampler = AttributeSampler()
 
     def draw_many(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Attributes of ``n`` patients at once (the kernel engine's columnar input)."""
         k = rng.integers(len(self.age), size=n)
-        self.drawn = list(zip(self.age[k].tolist(), self.sex[k].tolist(), strict=True))
-        return {"age": self.age[k], "acuity": sample_attributes(n, rng)["acuity"]}
+        return {"age": self.age[k], "sex": self.sex[k],
+                "acuity": sample_attributes(n, rng)["acuity"]}  # fmt: skip
 
-    def __call__(self, rng: np.random.Generator) -> dict[str, int]:
+    def __call__(self, rng: np.random.Generator) -> dict[str, object]:
         k = int(rng.integers(len(self.age)))
-        self.drawn.append((int(self.age[k]), self.sex[k]))
-        return {"age": int(self.age[k]), "acuity": self.sampler(rng)["acuity"]}
+        return {"age": int(self.age[k]), "sex": str(self.sex[k]),
+                "acuity": self.sampler(rng)["acuity"]}  # fmt: skip
 
 
 class PatientsScenario(Scenario):
@@ -83,11 +86,27 @@ class PatientsScenario(Scenario):
     table_docs = {
         "events": "one row per event: process-mining columns (case:concept:name, concept:name, "
         "time:timestamp, org:resource, lifecycle:transition) and case attributes",
-        "patients": "one row per patient: attributes, arrival, terminal outcome, length of stay",
-        "resources": "one row per resource: capacity and minutes of service given",
+        "patients": "one row per case (a patient's visit; a readmission is a new case linked "
+        "by readmission_of): attributes, arrival, outcome, length of stay, adverse-event labels "
+        "(readmitted_within_30d is censored for discharges in the last 30 days of the run)",
+        "resources": "one row per resource: capacity, minutes of service given, utilisation "
+        "of the units on duty during the arrival window",
     }
-    label_columns = {"patients": ("outcome",)}
+    label_columns = {"patients": ("outcome", "deteriorated", "readmitted_within_30d")}
     engines = ("kernel", "reference")
+    work_unit = "hospital-days"
+
+    def overview_figure(self, dataset):
+        from scenarios.patients.report import overview_figure
+
+        return overview_figure(dataset)
+
+    def resolve_config(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`Scenario.resolve_config`, then load the pathway it names, so that a bad
+        pathway file is refused before anything is written."""
+        config = super().resolve_config(*args, **kwargs)
+        configured_pathway(config)
+        return config
 
     def n_shards(self, config: dict[str, Any]) -> int:
         return config["run"]["hospitals"]
@@ -101,7 +120,7 @@ class PatientsScenario(Scenario):
     ) -> dict[str, Any]:  # fmt: skip
         self.check_engine(engine)
         run = config["run"]
-        pathway = load_pathway(pathway_document(config))
+        pathway = configured_pathway(config)
         catchment = _Catchment(config, stream(run["seed"], shard, "population"))
         start = dt.datetime.fromisoformat(run["start_date"])
         table = default_arrival_profile().rates_per_hour(config["arrivals"]["per_day"])
@@ -118,7 +137,7 @@ class PatientsScenario(Scenario):
             arrivals = poisson_arrivals(rate, horizon, rng, peak_per_hour=peak)
             events = simulate_kernel(
                 pathway, arrival_times_minutes=arrivals, rng=rng, start=start,
-                attributes=catchment.draw_many(len(arrivals), rng),
+                attributes=catchment.draw_many(len(arrivals), rng), horizon_minutes=horizon,
             )  # fmt: skip
         else:
             events = simulate(
@@ -126,50 +145,21 @@ class PatientsScenario(Scenario):
                 horizon_minutes=horizon, rng=rng, start=start, attributes=catchment,
                 peak_per_hour=peak,
             )  # fmt: skip
-        events["case:concept:name"] = f"{shard}-" + events["case:concept:name"]
-        # Milliseconds are plenty; flooring is monotone, so event order within cases holds.
-        events["time:timestamp"] = events["time:timestamp"].dt.floor("ms")
+        for column in ("case:concept:name", "case:readmission_of"):
+            events[column] = events[column].cat.rename_categories(lambda c: f"{shard}-{c}")
         events["hospital"] = np.int32(shard)
+        cases = case_table(events, _ATTRIBUTES).assign(hospital=np.int32(shard))
+        resources = resource_table(events, pathway, pd.Timestamp(start), horizon)
         emit("events", pa.Table.from_pandas(events, schema=TABLES["events"],
                                             preserve_index=False))  # fmt: skip
-        patients = _patients(events, catchment, pathway, shard)
-        emit("patients", pa.Table.from_pandas(patients, schema=TABLES["patients"],
+        emit("patients", pa.Table.from_pandas(cases, schema=TABLES["patients"],
                                               preserve_index=False))  # fmt: skip
-        emit("resources", _resources(events, pathway, shard))
+        emit("resources", pa.Table.from_pandas(resources.assign(hospital=np.int32(shard)),
+                                               schema=TABLES["resources"], preserve_index=False))
         advance(run["days"])
-        counts = patients["outcome"].value_counts()
+        counts = cases["outcome"].value_counts()
         return {f"outcomes.{k}": int(v) for k, v in counts.items()} | {
-            "patients": len(patients), "events": len(events)}  # fmt: skip
-
-
-def _patients(events: pd.DataFrame, catchment: _Catchment, pathway, shard: int) -> pd.DataFrame:
-    cases = events.groupby("case:concept:name", sort=False)
-    first, last = cases["time:timestamp"].min(), cases["time:timestamp"].max()
-    terminal = events[events["concept:name"].isin(pathway.terminal)]
-    outcome = terminal.groupby("case:concept:name", sort=False)["concept:name"].first()
-    ids = first.index
-    number = ids.str.split("-").str[1].astype(int).to_numpy()
-    return pd.DataFrame({
-        "patient_id": ids, "hospital": np.int32(shard),
-        "age": cases["case:age"].first().to_numpy(),
-        "sex": [catchment.drawn[n][1] for n in number],
-        "acuity": cases["case:acuity"].first().to_numpy(),
-        "arrival": first.to_numpy(), "outcome": outcome.reindex(ids).to_numpy(),
-        "length_of_stay_minutes": ((last - first).dt.total_seconds() / 60).to_numpy(),
-    })  # fmt: skip
-
-
-def _resources(events: pd.DataFrame, pathway, shard: int) -> pa.Table:
-    served = events[events["org:resource"].fillna("") != ""]
-    spans = served.pivot_table(index=["case:concept:name", "concept:name", "org:resource"],
-                               columns="lifecycle:transition", values="time:timestamp",
-                               aggfunc="min", observed=True)  # fmt: skip
-    busy = (spans.get("complete") - spans.get("start")).dt.total_seconds() / 60
-    resource = busy.index.get_level_values("org:resource").str.rsplit("-", n=1).str[0]
-    minutes = busy.groupby(resource).sum()
-    names = list(pathway.resources)
-    return pa.table({
-        "hospital": pa.array([shard] * len(names), pa.int32()), "resource": names,
-        "capacity": [pathway.resources[n].capacity for n in names],
-        "busy_minutes": [float(minutes.get(n, 0.0)) for n in names],
-    }, schema=TABLES["resources"])  # fmt: skip
+            "cases": len(cases), "events": len(events),
+            "deteriorations": int(cases["deteriorated"].sum()),
+            "readmissions": int(cases["readmission_of"].notna().sum()),
+        }  # fmt: skip

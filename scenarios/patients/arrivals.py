@@ -11,17 +11,17 @@ proportions are used. The hourly rate on weekday ``d`` at hour ``h`` is
 ``mean_per_day * 7 * weekday_share[d] * hour_share[h]`` arrivals per hour, which assumes the
 hour-of-day shape is the same on every weekday.
 
-No published profile is shipped yet: the figures must be typed in from a cited publication
-(for example NHS England Hospital Episode Statistics "Hospital Accident and Emergency
-Activity", attendances by arrival hour and by day of week), never invented or smoothed.
-:func:`default_arrival_profile` says so with a ConfigError until such a file is added as
-``DEFAULT_PROFILE``.
+The shipped profile, ``ed_arrivals.csv`` (:data:`DEFAULT_PROFILE`), is NHS England's
+*Hospital Accident and Emergency Activity 2024-25* attendances by arrival hour and weekday;
+``ARRIVALS_SOURCE.md`` beside it cites the table and how it was checked.
+:func:`poisson_arrivals` turns a rate into arrival times.
 """
 
 from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,12 +35,13 @@ __all__ = [
     "ArrivalProfile",
     "default_arrival_profile",
     "load_arrival_profile",
+    "poisson_arrivals",
 ]
 
 #: Weekday labels in ``datetime.weekday()`` order (Monday = 0).
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
-#: Where the published profile goes once typed in from its source (not shipped yet).
+#: The published profile shipped with the scenario (source in ``ARRIVALS_SOURCE.md``).
 DEFAULT_PROFILE = Path(__file__).with_name("ed_arrivals.csv")
 
 
@@ -137,10 +138,40 @@ def load_arrival_profile(path: str | Path) -> ArrivalProfile:
 
 
 def default_arrival_profile() -> ArrivalProfile:
-    """The shipped published profile, or a ConfigError while none is shipped."""
-    if not DEFAULT_PROFILE.exists():
-        raise ConfigError(
-            f"No published emergency-department arrival profile is shipped yet "
-            f"('{DEFAULT_PROFILE.name}' is missing); pass a cited CSV to load_arrival_profile."
-        )
+    """The shipped published profile (:data:`DEFAULT_PROFILE`)."""
     return load_arrival_profile(DEFAULT_PROFILE)
+
+
+def poisson_arrivals(
+    arrivals_per_hour: float | Callable[[np.ndarray], np.ndarray],
+    horizon_minutes: float,
+    rng: np.random.Generator,
+    peak_per_hour: float | None = None,
+) -> np.ndarray:
+    """Poisson arrival times in ``[0, horizon_minutes)``, vectorised.
+
+    Parameters
+    ----------
+    arrivals_per_hour : float or callable
+        Constant rate per hour, or a vectorised function of minutes (array in, array out)
+        bounded by ``peak_per_hour`` (thinning).
+    horizon_minutes : float
+    rng : numpy.random.Generator
+        Source of the count, the times and the thinning draws.
+    peak_per_hour : float, optional
+        Required with a callable rate.
+
+    Returns
+    -------
+    numpy.ndarray of float64, sorted minutes.
+    """
+    peak = arrivals_per_hour if peak_per_hour is None else peak_per_hour
+    if callable(peak) or not peak >= 0:
+        raise ConfigError(f"peak_per_hour must be a number >= 0 with a callable rate; got {peak!r}")
+    times = np.sort(rng.uniform(0.0, horizon_minutes, rng.poisson(peak * horizon_minutes / 60)))
+    if callable(arrivals_per_hour):
+        rates = np.broadcast_to(np.asarray(arrivals_per_hour(times), float), times.shape)
+        if ((rates < 0) | (rates > peak)).any():
+            raise ConfigError(f"arrivals_per_hour must stay in [0, peak_per_hour={peak!r}]")
+        times = times[rng.random(times.size) * peak < rates]
+    return times

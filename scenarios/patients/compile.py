@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rules.expressions import parse
-from scenarios.patients.pathway import Pathway
+from scenarios.patients.pathway import DETERIORATION, Pathway
 from scenarios.patients.service import ServiceTime
 from simulations.errors import ConfigError
 
@@ -45,7 +45,8 @@ Tables = namedtuple(
     "Tables",
     "start act_resource act_dist act_params act_prio act_patience res_capacity res_duty "
     "cond_ptr cond_target prob_ptr prob_cum prob_target patience_dist patience_params "
-    "patience_code death_mean death_code",
+    "patience_code death_mean death_code deterioration_mean death_mean_after deterioration_code "
+    "readmission discharge unit_base",
 )
 """Numeric pathway tables (all numpy arrays or scalars; shapes with A activities, R
 resources):
@@ -59,6 +60,13 @@ resources):
 ``prob_target`` int64[P]. ``patience_dist`` int (-1 without patience), ``patience_params``
 float64[3], ``patience_code`` int (terminal code or -1). ``death_mean`` float: mean time to
 death in minutes (``inf`` without death), ``death_code`` int (terminal code or -1).
+``deterioration_mean``, ``death_mean_after`` float: mean minutes to deterioration, and to
+death once deteriorated (``inf`` for none); ``deterioration_code`` int: code of the
+deterioration event (``A + T``). ``readmission`` float: probability that a discharge is
+followed by a readmission; ``discharge`` bool[A+T]: which codes are discharges (terminal
+states other than death and leaving without being seen). ``unit_base`` int64[R]: unit ``u``
+of resource ``r`` is entry ``unit_base[r] + u`` of the log's unit vocabulary
+(:func:`scenarios.patients.eventlog.vocabulary`).
 """
 
 
@@ -85,8 +93,8 @@ class Compiled:
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Name of every activity and terminal code, indexed by code."""
-        return self.activities + self.terminal
+        """Name of every code: activities, terminal states, then the deterioration event."""
+        return (*self.activities, *self.terminal, DETERIORATION)
 
 
 def _service(time: ServiceTime) -> tuple[int, np.ndarray]:
@@ -105,6 +113,11 @@ def _service(time: ServiceTime) -> tuple[int, np.ndarray]:
     params = np.zeros(3)
     params[: len(values)] = values
     return DIST_CODES[kind], params
+
+
+def _mean_minutes(per_day: float) -> float:
+    """Mean minutes to an event of hazard ``per_day`` per 1440 minutes (``inf`` if 0)."""
+    return 1440.0 / per_day if per_day > 0 else math.inf
 
 
 def compile_pathway(pathway: Pathway) -> Compiled:
@@ -155,7 +168,10 @@ def compile_pathway(pathway: Pathway) -> Compiled:
     ).reshape(len(res_names), 24)
     p_dist, p_params = _service(patience.time) if patience else (-1, np.zeros(3))
     adverse = pathway.adverse_events
-    death_mean = 1440.0 / adverse.death_per_day if adverse.death_per_day > 0 else math.inf
+    discharge = np.zeros(n_act + len(terminal), np.bool_)
+    for state in terminal:
+        leaving = patience.outcome if patience else None
+        discharge[code[state]] = state not in (adverse.death_outcome, leaving)
     tables = Tables(
         code[pathway.start],
         act_resource,
@@ -173,8 +189,14 @@ def compile_pathway(pathway: Pathway) -> Compiled:
         p_dist,
         p_params,
         code[patience.outcome] if patience else -1,
-        death_mean,
+        _mean_minutes(adverse.death_per_day),
         code[adverse.death_outcome] if adverse.death_outcome else -1,
+        _mean_minutes(adverse.deterioration_per_day),
+        _mean_minutes(adverse.death_per_day_after_deterioration),
+        n_act + len(terminal),
+        adverse.readmission_30d,
+        discharge,
+        np.cumsum(res_capacity) - res_capacity - 1,
     )
     return Compiled(tables, acts, terminal, res_names, attrs, tuple(conditions))
 

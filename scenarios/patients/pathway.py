@@ -7,7 +7,8 @@ A pathway file is TOML with these sections (every duration in minutes, every hou
     [activities.NAME] service = {distribution = ..., ...}, optional resource, priority_by
     [[transitions]]   source, target, and exactly one of probability or condition
     [patience]        LWBS: a service-time table plus applies_to (activities) and outcome
-    [adverse_events]  deterioration_per_day, death_per_day, death_outcome, readmission_30d
+    [adverse_events]  deterioration_per_day, death_per_day, death_per_day_after_deterioration,
+                      death_outcome, readmission_30d
 
 Conditions are kept as expression strings over the declared ``attributes`` (parsed later by
 the rules language). From an activity, conditions are tried in file order and the first that
@@ -31,6 +32,8 @@ __all__ = [
     "Activity",
     "AdverseEvents",
     "DEFAULT_PATHWAY",
+    "DETERIORATION",
+    "READMISSION_DAYS",
     "Pathway",
     "Patience",
     "Resource",
@@ -40,6 +43,12 @@ __all__ = [
 ]
 
 DEFAULT_PATHWAY = Path(__file__).with_name("ed_pathway.toml")
+
+#: ``concept:name`` of the event logged when a patient deteriorates.
+DETERIORATION = "deterioration"
+
+#: Days after discharge within which a readmission happens.
+READMISSION_DAYS = 30
 
 _KEYS = {
     "": ("pathway", "resources", "activities", "transitions", "patience", "adverse_events"),
@@ -51,6 +60,7 @@ _KEYS = {
     "adverse_events": (
         "deterioration_per_day",
         "death_per_day",
+        "death_per_day_after_deterioration",
         "death_outcome",
         "readmission_30d",
     ),
@@ -117,13 +127,32 @@ class Patience:
 
 @dataclass(frozen=True)
 class AdverseEvents:
-    """Rare events: hazards per patient-day (1440 minutes) of stay, and a probability.
+    """Rare events of a stay (from arrival to the terminal state), as hazards per patient-day
+    (1440 minutes) and a probability.
 
-    ``readmission_30d`` is the probability that a discharged patient returns within 30 days.
+    Parameters
+    ----------
+    deterioration_per_day : float
+        Hazard of deteriorating (at most once per case). A deteriorated patient is logged
+        (:data:`DETERIORATION`), goes ahead of every other patient in any queue, and from
+        then on dies at ``death_per_day_after_deterioration``.
+    death_per_day : float
+        Hazard of in-hospital death before any deterioration; ends the case in
+        ``death_outcome``.
+    death_per_day_after_deterioration : float
+        Death hazard once deteriorated (defaults to ``death_per_day``).
+    death_outcome : str or None
+        Terminal state of a death.
+    readmission_30d : float
+        Probability that a discharged patient (any terminal state other than death and
+        leaving without being seen) returns as a new case, uniformly within
+        :data:`READMISSION_DAYS` days; returns at or after the arrival horizon are not
+        simulated (censored, as in a data extract).
     """
 
     deterioration_per_day: float = 0.0
     death_per_day: float = 0.0
+    death_per_day_after_deterioration: float = 0.0
     death_outcome: str | None = None
     readmission_30d: float = 0.0
 
@@ -229,6 +258,8 @@ def _resource(rd: _Reader, name: str, raw: object) -> Resource:
             name,
             f"shifts leave hours {hour}-24 uncovered; they must cover hours 0-24 exactly once",
         )
+    if shifts and max(on_duty for _, _, on_duty in shifts) == 0:
+        raise rd.error("resources", name, "has no unit on duty at any hour; no one could be served")
     return Resource(name, cap, tuple(sorted(shifts)))
 
 
@@ -308,14 +339,27 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
             "death_outcome",
             f"{death_outcome!r} is not a terminal state; terminal: {', '.join(terminal)}",
         )
+    death = rd.number(raw, "death_per_day", "adverse_events", 0.0, 1440.0)
     adverse = AdverseEvents(
         rd.number(raw, "deterioration_per_day", "adverse_events", 0.0, 1440.0),
-        rd.number(raw, "death_per_day", "adverse_events", 0.0, 1440.0),
+        death,
+        rd.number(
+            {"death_per_day_after_deterioration": death} | dict(raw),
+            "death_per_day_after_deterioration", "adverse_events", 0.0, 1440.0,
+        ),
         death_outcome,
         rd.number(raw, "readmission_30d", "adverse_events", 0.0, 1.0),
-    )
-    if adverse.death_per_day > 0 and death_outcome is None:
-        raise rd.error("adverse_events", "death_outcome", "needed when death_per_day > 0")
+    )  # fmt: skip
+    if death_outcome is None:
+        for key in ("death_per_day", "death_per_day_after_deterioration"):
+            if getattr(adverse, key) > 0:
+                raise rd.error("adverse_events", "death_outcome", f"needed when {key} > 0")
+    if adverse.deterioration_per_day > 0 and DETERIORATION in (*activities, *terminal):
+        raise rd.error(
+            "adverse_events", "deterioration_per_day",
+            f"the name {DETERIORATION!r} is taken by an activity or terminal state; it is the "
+            "name of the deterioration event, so rename that activity or state",
+        )  # fmt: skip
     pathway = Pathway(
         name, start, terminal, attributes, resources, activities, transitions, patience, adverse
     )

@@ -5,8 +5,9 @@ network, in minutes:
 
 * **Arrivals** form a Poisson process in ``[0, horizon_minutes)``: constant rate, or a rate
   that varies with time (a callable of the minute) sampled by thinning against ``peak_per_hour``.
-  Each patient gets the pathway's attributes from ``attributes(rng)`` (default
-  :class:`AttributeSampler`, an assumption of this model, not data).
+  Each patient gets attributes from ``attributes(rng)`` (default :class:`AttributeSampler`, an
+  assumption of this model, not data); every key it returns becomes a ``case:<key>`` column.
+  Cases are numbered in order of arrival (readmissions included).
 * **Activities** request one unit of their resource (a :class:`simpy.PriorityResource`; the
   activity's ``priority_by`` attribute orders the queue, lower first, else first come first
   served), hold it for a draw of the activity's service time, release it, and move on by the
@@ -18,23 +19,41 @@ network, in minutes:
   "off duty" requests that go ahead of every patient (they take the highest free unit numbers).
   Staff going off duty finish the patient in hand first (no pre-emption), so capacity falls
   as soon as units free up. Hours of the day are those of ``start`` + minutes.
-* **Patience**: each patient draws one patience (the pathway's patience distribution) at
-  arrival; a wait for an activity in ``patience.applies_to`` longer than it ends the case with
-  the patience outcome (left without being seen), without a ``start`` event.
-* **Death**: with ``death_per_day`` > 0, the time of death is exponential with that hazard per
-  1440 minutes from arrival; a patient still waiting or in service then ends with
-  ``death_outcome`` (the interrupted activity gets no ``complete`` event). Deterioration and
-  readmission (also in ``[adverse_events]``) are not modelled here.
+* **Clocks at arrival**: each case draws, in this order, its patience (if the pathway has
+  ``[patience]``), its time to death (exponential, mean ``1440 / death_per_day`` minutes, if
+  that is > 0) and its time to deterioration (likewise with ``deterioration_per_day``).
+* **Patience**: a wait for an activity in ``patience.applies_to`` longer than the patience
+  ends the case with the patience outcome (left without being seen), without a ``start``
+  event.
+* **Deterioration** (at most once per case, if the case has not yet ended): a
+  :data:`~scenarios.patients.pathway.DETERIORATION` row is logged; the death clock is
+  replaced by a fresh exponential draw with mean ``1440 / death_per_day_after_deterioration``
+  minutes (never, if that rate is 0); and from then on the case queues ahead of every patient
+  (priority ``-1e300``; off-duty requests still go first). A waiting case is re-queued at
+  once with that priority (a new request, so deteriorated patients are first come first
+  served among themselves from the moment they deteriorated); its patience clock runs on.
+  Routing is unchanged.
+* **Death** at the current death clock: a patient still waiting or in service then ends with
+  ``death_outcome`` (the interrupted activity gets no ``complete`` event; a unit in use is
+  released).
+* **Readmission**: a case ending in any terminal state other than ``death_outcome`` and the
+  patience outcome returns with probability ``readmission_30d``, after a delay uniform on
+  ``[0, READMISSION_DAYS)`` days, as a new case with a copy of its attributes and
+  ``case:readmission_of`` naming the earlier case; it then walks the pathway like any arrival
+  (fresh clocks, and it may be readmitted again). Returns at or after ``horizon_minutes`` are
+  not simulated (censored).
 
-Arrivals stop at the horizon, and the simulation runs on until every patient has reached a
-terminal state, so each case has exactly one terminal event. Every random draw comes from the
-``rng`` passed in, in simulation order; SimPy breaks ties by insertion order, so the same seed
-gives the same event log. The row format is in :mod:`scenarios.patients.eventlog`.
+Arrivals stop at the horizon, and the simulation runs on until every case (pending
+readmissions included) has reached a terminal state, so each case has exactly one terminal
+event. Every random draw comes from the ``rng`` passed in, in simulation order; SimPy breaks
+ties by insertion order, so the same seed gives the same event log. The row format is in
+:mod:`scenarios.patients.eventlog` (times rounded to whole seconds).
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -45,8 +64,8 @@ import pandas as pd
 import simpy
 
 from rules.expressions import parse
-from scenarios.patients.eventlog import event_frame
-from scenarios.patients.pathway import Activity, Pathway
+from scenarios.patients.eventlog import LIFECYCLE, log_frame, vocabulary
+from scenarios.patients.pathway import DETERIORATION, READMISSION_DAYS, Activity, Pathway
 from simulations.errors import ConfigError
 
 __all__ = ["ACUITY_SHARES", "AttributeSampler", "simulate"]
@@ -55,6 +74,8 @@ __all__ = ["ACUITY_SHARES", "AttributeSampler", "simulate"]
 ACUITY_SHARES = (0.02, 0.18, 0.45, 0.25, 0.10)
 
 _OFF_DUTY = -math.inf  # queue priority of the shift controller's "off duty" requests
+_DETERIORATED = -1e300  # queue priority of a deteriorated patient: after off duty, before all
+_MINUTES_PER_DAY = 1440.0
 
 
 @dataclass(frozen=True)
@@ -76,10 +97,8 @@ class AttributeSampler:
     def __call__(self, rng: np.random.Generator) -> dict[str, int]:
         """Return ``{"acuity": int, "age": int}`` drawn from ``rng`` (two draws)."""
         u = rng.random()
-        acuity = min(
-            int(np.searchsorted(np.cumsum(self.acuity_shares), u, side="right")) + 1,
-            len(self.acuity_shares),
-        )
+        cumulative = tuple(itertools.accumulate(self.acuity_shares))
+        acuity = min(bisect.bisect_right(cumulative, u) + 1, len(self.acuity_shares))
         return {"acuity": acuity, "age": int(rng.integers(self.age_low, self.age_high + 1))}
 
 
@@ -94,20 +113,46 @@ def _check_number(name: str, value: object, low: float, strict: bool) -> float:
     return float(value)
 
 
+def _mean_minutes(per_day: float) -> float | None:
+    """Mean time in minutes of an exponential clock with hazard ``per_day``; None if 0."""
+    return _MINUTES_PER_DAY / per_day if per_day > 0 else None
+
+
+@dataclass
+class _Case:
+    """One visit in progress: its number, attributes and clocks (SimPy timeouts, or None)."""
+
+    pid: int
+    attrs: Mapping[str, float]
+    patience: float  # minutes allowed per wait in an impatient activity
+    death: simpy.Timeout | None  # the current death clock
+    deteriorate: simpy.Timeout | None  # None once deteriorated, or if it never will
+    deteriorated: bool = False
+
+
 class _Model:
-    """The SimPy environment, resources and event rows of one run."""
+    """The SimPy environment, resources and coded event rows of one run."""
 
     def __init__(
         self,
         pathway: Pathway,
         rng: np.random.Generator,
         start: datetime,
+        horizon: float,
         attributes: Callable[[np.random.Generator], Mapping[str, float]],
     ):
-        self.pathway, self.rng, self.sampler = pathway, rng, attributes
+        self.pathway, self.rng, self.sampler, self.horizon = pathway, rng, attributes, horizon
         self.env = simpy.Environment()
-        self.rows: list[tuple[int, str, float, str, str]] = []
-        self.attrs: dict[int, Mapping[str, float]] = {}
+        self.vocab = vocabulary(pathway)
+        self.concept = {name: i for i, name in enumerate(self.vocab.concepts)}
+        self.lifecycle = {name: i for i, name in enumerate(LIFECYCLE)}
+        units = {name: i for i, name in enumerate(self.vocab.units)}
+        # unit code of unit k of a resource = offset + k
+        self.unit_offset = {name: units[f"{name}-1"] - 1 for name in pathway.resources}
+        # (case, concept code, minute, unit code or -1, lifecycle code), in simulation order
+        self.rows: list[tuple[int, int, float, int, int]] = []
+        self.attrs: list[Mapping[str, float]] = []  # by case number
+        self.readmission_of: list[int] = []  # by case number, -1 for none
         self.start_minute = start.hour * 60 + start.minute + start.second / 60
         self.resources = {
             name: simpy.PriorityResource(self.env, capacity=r.capacity)
@@ -131,18 +176,21 @@ class _Model:
         patience = pathway.patience
         self.impatient = set(patience.applies_to) if patience else set()
         adverse = pathway.adverse_events
-        self.death_mean = 1440.0 / adverse.death_per_day if adverse.death_per_day > 0 else None
-        self.active = 0
+        self.death_mean = _mean_minutes(adverse.death_per_day)
+        self.death_after_mean = _mean_minutes(adverse.death_per_day_after_deterioration)
+        self.deterioration_mean = _mean_minutes(adverse.deterioration_per_day)
+        self.no_return = {adverse.death_outcome, patience.outcome if patience else None}
+        self.active = 0  # cases arrived or pending readmission, not yet terminal
         self.arriving = True
         self.finished = self.env.event()
 
     # -- arrivals -----------------------------------------------------------------------
-    def arrivals(self, rate: Callable[[float], float] | None, peak: float, horizon: float):
+    def arrivals(self, rate: Callable[[float], float] | None, peak: float):
         """Poisson arrivals at ``peak`` per hour, thinned to ``rate(minute)`` if given."""
-        env, rng, t, pid = self.env, self.rng, 0.0, 0
+        env, rng, t = self.env, self.rng, 0.0
         while peak > 0:
             t += rng.exponential(60.0 / peak)
-            if t >= horizon:
+            if t >= self.horizon:
                 break
             if rate is not None:
                 now_rate = rate(t)
@@ -161,12 +209,30 @@ class _Model:
                     f"The attribute sampler gave no {', '.join(map(repr, missing))} for "
                     f"pathway {self.pathway.name!r}; it must return every declared attribute."
                 )
-            self.attrs[pid] = attrs
             self.active += 1
-            env.process(self.patient(pid, attrs))
-            pid += 1
+            self._arrive(attrs, -1)
         self.arriving = False
-        if self.active == 0:
+        self._check_finished()
+
+    def _arrive(self, attrs: Mapping[str, float], readmission_of: int) -> None:
+        """Number the case, draw its clocks (patience, death, deterioration) and start it."""
+        env, rng, p = self.env, self.rng, self.pathway
+        pid = len(self.attrs)
+        self.attrs.append(attrs)
+        self.readmission_of.append(readmission_of)
+        patience = p.patience.time.sample(rng) if p.patience else math.inf
+        death = None if self.death_mean is None else env.timeout(rng.exponential(self.death_mean))
+        worse = self.deterioration_mean
+        deteriorate = None if worse is None else env.timeout(rng.exponential(worse))
+        env.process(self.patient(_Case(pid, attrs, patience, death, deteriorate)))
+
+    def _readmit(self, attrs: Mapping[str, float], of: int, delay: float):
+        """Bring the patient of case ``of`` back as a new case after ``delay`` minutes."""
+        yield self.env.timeout(delay)
+        self._arrive(dict(attrs), of)
+
+    def _check_finished(self) -> None:
+        if self.active == 0 and not self.arriving:
             self.finished.succeed()
 
     # -- shifts -------------------------------------------------------------------------
@@ -198,21 +264,32 @@ class _Model:
         bisect.insort(free, unit)
 
     # -- patients -----------------------------------------------------------------------
-    def patient(self, pid: int, attrs: Mapping[str, float]):
-        """Walk ``pid`` through the pathway and log its events, ending in one terminal row."""
-        env, rng, p = self.env, self.rng, self.pathway
-        patience = p.patience.time.sample(rng) if p.patience else math.inf
-        death = None
-        if self.death_mean is not None:
-            death = env.timeout(rng.exponential(self.death_mean))
+    def _log(self, case: _Case, concept: str, unit: int, lifecycle: str) -> None:
+        """Append one row at the current minute (``unit`` is a unit code, -1 for none)."""
+        row = (case.pid, self.concept[concept], self.env.now, unit, self.lifecycle[lifecycle])
+        self.rows.append(row)
+
+    def patient(self, case: _Case):
+        """Walk ``case`` through the pathway and log its events, ending in one terminal row."""
+        p = self.pathway
         state = p.start
         while state in p.activities:
-            ended = yield from self._visit(pid, p.activities[state], attrs, patience, death)
-            state = ended or self._next(state, attrs)
-        self.rows.append((pid, state, env.now, "", "complete"))
+            ended = yield from self._visit(case, p.activities[state])
+            state = ended or self._next(state, case.attrs)
+        self._log(case, state, -1, "complete")
+        self._maybe_readmit(case, state)
         self.active -= 1
-        if self.active == 0 and not self.arriving:
-            self.finished.succeed()
+        self._check_finished()
+
+    def _maybe_readmit(self, case: _Case, outcome: str) -> None:
+        """Draw whether ``case`` returns (two draws when it does) and schedule the return."""
+        share = self.pathway.adverse_events.readmission_30d
+        if share <= 0 or outcome in self.no_return or self.rng.random() >= share:
+            return
+        delay = self.rng.uniform(0.0, READMISSION_DAYS * _MINUTES_PER_DAY)
+        if self.env.now + delay < self.horizon:
+            self.active += 1
+            self.env.process(self._readmit(case.attrs, case.pid, delay))
 
     def _next(self, state: str, attrs: Mapping[str, float]) -> str:
         for condition, target in self.conditions[state]:
@@ -224,39 +301,110 @@ class _Model:
         i = int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))
         return targets[min(i, len(targets) - 1)]
 
-    def _visit(self, pid, activity: Activity, attrs, patience: float, death):
+    # -- adverse events -----------------------------------------------------------------
+    @staticmethod
+    def _alarms(case: _Case) -> list[simpy.Timeout]:
+        """The case's pending clocks to wait on, besides what it is doing."""
+        return [e for e in (case.death, case.deteriorate) if e is not None]
+
+    def _any(self, events: list[simpy.Event]) -> simpy.Event:
+        """An event that fires with the first of ``events`` (the event itself if alone)."""
+        return events[0] if len(events) == 1 else simpy.AnyOf(self.env, events)
+
+    @staticmethod
+    def _dead(case: _Case) -> bool:
+        return case.death is not None and case.death.processed
+
+    def _deteriorate_if_due(self, case: _Case) -> bool:
+        """If the deterioration clock has rung: log it, replace the death clock, return True."""
+        if case.deteriorate is None or not case.deteriorate.processed:
+            return False
+        case.deteriorate, case.deteriorated = None, True
+        self._log(case, DETERIORATION, -1, "complete")
+        mean = self.death_after_mean
+        case.death = None if mean is None else self.env.timeout(self.rng.exponential(mean))
+        return True
+
+    def _priority(self, case: _Case, activity: Activity) -> float:
+        if case.deteriorated:
+            return _DETERIORATED
+        return case.attrs[activity.priority_by] if activity.priority_by else 0
+
+    # -- one activity -------------------------------------------------------------------
+    def _visit(self, case: _Case, activity: Activity):
         """One activity: queue, serve, release; returns a terminal outcome or None."""
-        env, rows, name = self.env, self.rows, activity.name
         dead = self.pathway.adverse_events.death_outcome
-        rows.append((pid, name, env.now, "", "schedule"))
-        unit_name, req = "", None
+        self._log(case, activity.name, -1, "schedule")
+        unit, req, number = -1, None, 0
         if activity.resource is not None:
-            res = self.resources[activity.resource]
-            prio = attrs[activity.priority_by] if activity.priority_by else 0
-            req = res.request(priority=prio)
-            events = [req]
-            if name in self.impatient:
-                events.append(env.timeout(patience))
-            if death is not None:
-                events.append(death)
-            yield req if len(events) == 1 else simpy.AnyOf(env, events)
-            if not req.triggered:
+            req, ended = yield from self._wait(case, activity)
+            if ended is not None:
+                return ended
+            number = self.free[activity.resource].pop(0)
+            unit = self.unit_offset[activity.resource] + number
+        self._log(case, activity.name, unit, "start")
+        served = self.env.timeout(activity.service.sample(self.rng))
+        while not served.processed:
+            yield self._any([served, *self._alarms(case)])
+            if served.processed:
+                break
+            if self._dead(case):
+                self._release(activity, req, number)
+                return dead
+            self._deteriorate_if_due(case)
+        self._release(activity, req, number)
+        self._log(case, activity.name, unit, "complete")
+        return None
+
+    def _wait(self, case: _Case, activity: Activity):
+        """Queue for ``activity``'s resource; returns (granted request, None) or
+        (None, terminal outcome) when the case dies or runs out of patience first."""
+        env, res = self.env, self.resources[activity.resource]
+        req = res.request(priority=self._priority(case, activity))
+        renege = [env.timeout(case.patience)] if activity.name in self.impatient else []
+        while not req.triggered:
+            yield self._any([req, *renege, *self._alarms(case)])
+            if req.triggered:
+                break
+            if self._dead(case):
                 req.cancel()
-                return (
-                    dead if death is not None and death.processed else self.pathway.patience.outcome
-                )
-            unit = self.free[activity.resource].pop(0)
-            unit_name = f"{activity.resource}-{unit}"
-        rows.append((pid, name, env.now, unit_name, "start"))
-        served = env.timeout(activity.service.sample(self.rng))
-        yield served if death is None else served | death
+                return None, self.pathway.adverse_events.death_outcome
+            if renege and renege[0].processed:
+                req.cancel()
+                return None, self.pathway.patience.outcome
+            if self._deteriorate_if_due(case):
+                req.cancel()
+                req = res.request(priority=_DETERIORATED)
+        return req, None
+
+    def _release(self, activity: Activity, req, number: int) -> None:
         if req is not None:
             self.resources[activity.resource].release(req)
-            bisect.insort(self.free[activity.resource], unit)
-        if not served.processed:
-            return dead
-        rows.append((pid, name, env.now, unit_name, "complete"))
-        return None
+            bisect.insort(self.free[activity.resource], number)
+
+    # -- the log ------------------------------------------------------------------------
+    def frame(self, start: datetime) -> pd.DataFrame:
+        """The event log of the run (see :func:`scenarios.patients.eventlog.log_frame`)."""
+        rows = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+        codes = rows.astype(np.int64)
+        return log_frame(
+            codes[:, 0], codes[:, 1], np.rint(rows[:, 2] * 60).astype(np.int64), codes[:, 3],
+            codes[:, 4], readmission_of=np.array(self.readmission_of, dtype=np.int64),
+            attributes=self._attribute_columns(), vocab=self.vocab, start=start,
+        )  # fmt: skip
+
+    def _attribute_columns(self) -> dict[str, np.ndarray]:
+        """One array per attribute key, in the sampler's key order, indexed by case."""
+        if not self.attrs:
+            return {name: np.empty(0, np.int64) for name in self.pathway.attributes}
+        keys = list(self.attrs[0])
+        for pid, attrs in enumerate(self.attrs):
+            if set(attrs) != set(keys):
+                raise ConfigError(
+                    f"The attribute sampler returned keys {sorted(attrs)!r} for case {pid} but "
+                    f"{sorted(keys)!r} for case 0; it must return the same keys every time."
+                )
+        return {key: np.asarray([attrs[key] for attrs in self.attrs]) for key in keys}
 
 
 def simulate(
@@ -280,21 +428,32 @@ def simulate(
         (``0 <= minute < horizon_minutes``) returning that rate (then ``peak_per_hour`` is
         required and must bound it).
     horizon_minutes : float
-        Patients arrive in ``[0, horizon_minutes)``; the run continues until all have left.
+        Patients arrive, and readmissions return, in ``[0, horizon_minutes)``; the run
+        continues until every case has reached a terminal state.
     rng : numpy.random.Generator
-        The only source of randomness (arrivals, attributes, patience, service, branches).
+        The only source of randomness (arrivals, attributes, patience, death, deterioration,
+        service, branches, readmissions).
     start : datetime.datetime
         Real time of minute 0; also sets the hour of day for shifts.
     attributes : callable, optional
-        ``attributes(rng) -> {name: value}`` for every attribute the pathway declares;
-        default :class:`AttributeSampler` (acuity and age).
+        ``attributes(rng) -> {name: value}`` with at least every attribute the pathway
+        declares (extra keys are carried into the log and to readmissions); each key becomes
+        a ``case:<name>`` column, in the order of the first case's keys. Default
+        :class:`AttributeSampler` (acuity and age).
     peak_per_hour : float, optional
-        Upper bound of a time-varying rate, used for thinning.
+        Upper bound of a time-varying rate, in patients per hour, used for thinning.
 
     Returns
     -------
     pandas.DataFrame
-        One row per event, format in :mod:`scenarios.patients.eventlog`.
+        One row per event, format in :mod:`scenarios.patients.eventlog`; a readmission is a
+        case of its own whose ``case:readmission_of`` names the earlier case.
+
+    Raises
+    ------
+    simulations.errors.ConfigError
+        A parameter out of range, a rate above ``peak_per_hour``, or a sampler missing a
+        declared attribute.
     """
     horizon = _check_number("horizon_minutes", horizon_minutes, 0.0, strict=True)
     if not isinstance(rng, np.random.Generator):
@@ -305,10 +464,10 @@ def simulate(
         rate, peak = arrivals_per_hour, _check_number("peak_per_hour", peak_per_hour, 0.0, False)
     else:
         rate, peak = None, _check_number("arrivals_per_hour", arrivals_per_hour, 0.0, False)
-    model = _Model(pathway, rng, start, attributes or AttributeSampler())
-    model.env.process(model.arrivals(rate, peak, horizon))
+    model = _Model(pathway, rng, start, horizon, attributes or AttributeSampler())
+    model.env.process(model.arrivals(rate, peak))
     for name, resource in pathway.resources.items():
         if resource.shifts:
             model.env.process(model.shifts(name))
     model.env.run(until=model.finished)
-    return event_frame(model.rows, model.attrs, pathway.attributes, start)
+    return model.frame(start)
