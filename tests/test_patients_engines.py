@@ -126,15 +126,15 @@ def test_events_in_time_order_and_lifecycle_order(ed_log):
                 del pending[name]
 
 
-def test_first_visits_are_numbered_in_order_of_arrival(ed_log):
-    """Both engines number the arrivals (not readmissions) in order of arrival; where
-    readmissions go in the numbering differs (see each engine's own test file)."""
+def test_cases_are_numbered_in_order_of_arrival_readmissions_included(ed_log):
     pathway, log = ed_log
     table = cases(log, pathway.terminal)
-    first = table[table["of"] < 0]
-    assert len(first) > 300
-    assert (np.diff(first["arrival"].to_numpy()) >= 0).all()
+    assert len(table) > 300
+    assert (np.diff(table["arrival"].to_numpy()) >= 0).all()
     assert (table["arrival"] <= log.attrs["horizon"]).all()
+    back = table["of"] >= 0
+    if back.sum() > 5:  # the stressed ED: readmissions sit among later arrivals
+        assert not back.iloc[np.flatnonzero(back.to_numpy())[0] :].all()
 
 
 def test_deterioration_once_per_case_inside_the_stay(ed_log):

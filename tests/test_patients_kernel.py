@@ -164,23 +164,6 @@ def test_columns_and_dtypes_equal_the_reference():
             assert log[column].cat.categories.tolist() == [str(i) for i in range(n)], column
 
 
-def test_readmissions_are_numbered_after_the_arrivals_in_order_of_discharge():
-    """Unlike the reference (numbered in order of arrival), the kernel numbers the ``n``
-    arrivals ``0..n-1`` and each readmission when it is decided, i.e. at the discharge of the
-    case it readmits."""
-    pathway = stressed_ed()
-    log = run(pathway, 7, engine="kernel", rate=250 / 24, horizon=4 * DAY)
-    table = cases(log, pathway.terminal)
-    back = table["of"] >= 0
-    assert back.sum() > 5
-    first_return = np.flatnonzero(back.to_numpy())[0]
-    assert back.iloc[first_return:].all()  # every arrival comes before every readmission
-    decided = table.loc[table.loc[back, "of"], "end"].to_numpy()
-    assert (np.diff(decided) >= 0).all()
-    # so, unlike the reference, readmissions can be numbered out of order of arrival
-    assert (np.diff(table["arrival"].to_numpy()) < 0).any()
-
-
 def _calls(monkeypatch):
     """Count the kernel runs of ``simulate_kernel`` (one plus one per buffer overflow)."""
     calls = []

@@ -16,7 +16,6 @@ from patients_support import (
     readmission_pathway,
     run,
     single_queue,
-    stressed_ed,
 )
 
 from scenarios.patients.pathway import load_pathway
@@ -86,16 +85,3 @@ def test_default_sampler_draws_acuity_and_age():
     counts = np.bincount(acuity, minlength=6)[1:]
     for count, share in zip(counts, ACUITY_SHARES, strict=True):
         assert binomial_ok(int(count), len(drawn), share), (counts, ACUITY_SHARES)
-
-
-def test_cases_are_numbered_in_order_of_arrival_readmissions_included():
-    """Unlike the kernel (readmissions numbered after every arrival), the reference numbers
-    every case, readmissions included, when it arrives."""
-    pathway = stressed_ed()
-    log = reference(pathway, 7, rate=250 / 24, horizon=4 * DAY)
-    table = cases(log, pathway.terminal)
-    back = table["of"] >= 0
-    assert back.sum() > 5
-    assert (np.diff(table["arrival"].to_numpy()) >= 0).all()
-    # a readmission is followed by later arrivals (it is not numbered after them all)
-    assert not back.iloc[np.flatnonzero(back.to_numpy())[0] :].all()

@@ -92,8 +92,8 @@ def simulate_kernel(
     -------
     pandas.DataFrame
         Same columns, dtypes and row order as :func:`scenarios.patients.reference.simulate`
-        (:mod:`scenarios.patients.eventlog`); case numbers ``0..n-1`` are the arrivals in
-        order, readmissions follow.
+        (:mod:`scenarios.patients.eventlog`); cases are numbered in order of arrival,
+        readmissions included.
     """
     arrivals = np.ascontiguousarray(arrival_times_minutes, dtype=np.float64)
     if arrivals.ndim != 1 or (np.diff(arrivals) < 0).any() or (arrivals < 0).any():
@@ -123,10 +123,15 @@ def simulate_kernel(
             break
         slots, queue_slots = 2 * slots, min(2 * queue_slots, 2 * slots)
     n_cases, n_rows = state.cnt[C_CASES], state.cnt[C_OUT]
-    root = state.root[:n_cases]
+    # Number cases in order of arrival, readmissions included, as the reference does.
+    order = np.argsort(state.arrival[:n_cases], kind="stable")
+    number = np.empty(n_cases + 1, np.int64)
+    number[order], number[-1] = np.arange(n_cases), -1  # parent -1 stays -1
     return log_frame(
-        state.out_case[:n_rows], state.out_code[:n_rows], state.out_second[:n_rows],
-        state.out_unit[:n_rows], state.out_life[:n_rows], readmission_of=state.parent[:n_cases],
-        attributes={name: np.asarray(values)[root] for name, values in attributes.items()},
+        number[state.out_case[:n_rows]], state.out_code[:n_rows], state.out_second[:n_rows],
+        state.out_unit[:n_rows], state.out_life[:n_rows],
+        readmission_of=number[state.parent[order]],
+        attributes={name: np.asarray(values)[state.root[order]]
+                    for name, values in attributes.items()},
         vocab=vocabulary(pathway), start=start,
     )  # fmt: skip

@@ -9,8 +9,9 @@ float64 minutes inside the kernel; output times are int64 seconds (rounded).
 State
 -----
 Every function takes the run's :class:`~scenarios.patients.state.Sim` ``s`` (fields listed
-in :mod:`scenarios.patients.state`). Cases are numbered ``0..n-1`` for the arrivals given,
-in arrival order, then ``n, n+1, ...`` for readmissions in the order they are decided.
+in :mod:`scenarios.patients.state`). Case slots are ``0..n-1`` for the arrivals given, in
+arrival order, then ``n, n+1, ...`` for readmissions in the order they are decided (the
+caller renumbers cases in order of arrival).
 Codes of activities, terminal states and distributions are those of
 :mod:`scenarios.patients.compile`.
 
@@ -217,6 +218,7 @@ def _route(s, root, a):
 @nb.njit(cache=True)
 def _arrive(s, i, t):
     """Case ``i`` arrives: draw its patience and adverse-event clocks, then start."""
+    s.arrival[i] = t
     if s.patience_dist >= 0:
         s.patience[i] = sample_service(s.patience_dist, s.patience_params, s.bits)
     s.clock_t[i, CLOCK_STEP] = math.inf

@@ -15,7 +15,8 @@ precomputed conditions), ``start_minute`` (minute of the day of minute 0) and ``
 Cases, over P case slots (arrivals ``0..n-1`` in order, then readmissions):
     ``phase``, ``act``, ``unit`` (1-based or -1), ``root`` (the first visit: column of
     ``attrs`` and row of ``cond``), ``parent`` (case readmitted, or -1), ``kind`` (what the
-    step clock does) int64[P]; ``patience`` float64[P] (minutes); ``deteriorated`` bool[P];
+    step clock does) int64[P]; ``patience``, ``arrival`` float64[P] (minutes);
+    ``deteriorated`` bool[P];
     ``clock_t`` float64[P, 3] (absolute minutes, ``inf`` unset) and ``clock_seq``
     int64[P, 3], three clocks per case: its next step, death, deterioration.
 Units, over R resources:
@@ -47,7 +48,7 @@ __all__ = ["Buffers", "Sim", "SimType", "buffers"]
 
 Buffers = namedtuple(
     "Buffers",
-    "phase act unit root parent kind patience deteriorated clock_t clock_seq "
+    "phase act unit root parent kind patience arrival deteriorated clock_t clock_seq "
     "free n_free off n_off pending "
     "ag_t ag_seq ag_heap ag_pos ag_size "
     "q_prio q_seq q_patient q_size q_pos "
@@ -87,7 +88,8 @@ def buffers(
         return np.full(shape, fill, np.int64)
 
     return Buffers(
-        *(ints(slots, fill=-1) for _ in range(6)), np.zeros(slots), np.zeros(slots, np.bool_),
+        *(ints(slots, fill=-1) for _ in range(6)), np.zeros(slots), np.zeros(slots),
+        np.zeros(slots, np.bool_),
         np.full((slots, 3), np.inf), ints(slots, 3),
         free, capacity.copy(), ints(n_res, cmax), ints(n_res), ints(n_res),
         np.full(slots + 1, np.inf), ints(slots + 1), ints(slots + 1), ints(slots + 1, fill=-1),
