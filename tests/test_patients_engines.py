@@ -222,17 +222,23 @@ def test_same_seed_same_log_different_seed_different(engine):
     assert not log(3).equals(log(4))
 
 
-def test_deterministic_pathway_exact_time_in_system(engine):
-    raw = single_queue(50, {"distribution": "fixed", "value": 10})
-    raw["resources"]["doctor"] = {"capacity": 50}
+def two_fixed_stages(capacity: int, serve: float, treat: float) -> dict:
+    """``serve`` then ``treat`` (fixed minutes), each on its own resource of ``capacity``."""
+    raw = single_queue(capacity, {"distribution": "fixed", "value": serve})
+    raw["resources"]["doctor"] = {"capacity": capacity}
     raw["activities"]["treat"] = {
         "resource": "doctor",
-        "service": {"distribution": "fixed", "value": 25},
+        "service": {"distribution": "fixed", "value": treat},
     }
     raw["transitions"] = [
         {"source": "serve", "target": "treat", "probability": 1.0},
         {"source": "treat", "target": "done", "probability": 1.0},
     ]
+    return raw
+
+
+def test_deterministic_pathway_exact_time_in_system(engine):
+    raw = two_fixed_stages(50, 10, 25)
     log = run(raw, 0, engine=engine, rate=1.0, horizon=5 * DAY)
     spans = log.groupby("case:concept:name", observed=True)["time:timestamp"].agg(["min", "max"])
     assert len(spans) > 50
@@ -417,16 +423,7 @@ def test_deteriorated_patient_jumps_the_queue(engine):
     the same second is skipped. Two runs, so that each queue sees enough jumps whatever the
     engine's random stream.
     """
-    raw = single_queue(1, {"distribution": "fixed", "value": 30})
-    raw["resources"]["doctor"] = {"capacity": 1}
-    raw["activities"]["treat"] = {
-        "resource": "doctor",
-        "service": {"distribution": "fixed", "value": 60},
-    }
-    raw["transitions"] = [
-        {"source": "serve", "target": "treat", "probability": 1.0},
-        {"source": "treat", "target": "done", "probability": 1.0},
-    ]
+    raw = two_fixed_stages(1, 30, 60)
     raw["adverse_events"] = {"deterioration_per_day": 2.0}
     jumps = dict.fromkeys(("serve", "treat"), 0)
     for seed in (14, 15):
