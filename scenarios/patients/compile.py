@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rules.expressions import parse
-from scenarios.patients.pathway import DETERIORATION, Pathway
+from scenarios.patients.pathway import DETERIORATION, Pathway, mean_minutes
 from scenarios.patients.service import ServiceTime
 from simulations.errors import ConfigError
 
@@ -115,11 +115,6 @@ def _service(time: ServiceTime) -> tuple[int, np.ndarray]:
     return DIST_CODES[kind], params
 
 
-def _mean_minutes(per_day: float) -> float:
-    """Mean minutes to an event of hazard ``per_day`` per 1440 minutes (``inf`` if 0)."""
-    return 1440.0 / per_day if per_day > 0 else math.inf
-
-
 def compile_pathway(pathway: Pathway) -> Compiled:
     """Turn ``pathway`` into :class:`Tables` (see the module docstring for the codes).
 
@@ -163,9 +158,7 @@ def compile_pathway(pathway: Pathway) -> Compiled:
         cond_ptr.append(len(cond_target))
         prob_ptr.append(len(prob_target))
     res_capacity = np.array([r.capacity for r in pathway.resources.values()], np.int64)
-    res_duty = np.array(
-        [[r.capacity_at(h) for h in range(24)] for r in pathway.resources.values()], np.int64
-    ).reshape(len(res_names), 24)
+    res_duty = np.array([r.duty for r in pathway.resources.values()], np.int64).reshape(-1, 24)
     p_dist, p_params = _service(patience.time) if patience else (-1, np.zeros(3))
     adverse = pathway.adverse_events
     discharge = np.zeros(n_act + len(terminal), np.bool_)
@@ -189,10 +182,10 @@ def compile_pathway(pathway: Pathway) -> Compiled:
         p_dist,
         p_params,
         code[patience.outcome] if patience else -1,
-        _mean_minutes(adverse.death_per_day),
+        mean_minutes(adverse.death_per_day),
         code[adverse.death_outcome] if adverse.death_outcome else -1,
-        _mean_minutes(adverse.deterioration_per_day),
-        _mean_minutes(adverse.death_per_day_after_deterioration),
+        mean_minutes(adverse.deterioration_per_day),
+        mean_minutes(adverse.death_per_day_after_deterioration),
         n_act + len(terminal),
         adverse.readmission_30d,
         discharge,

@@ -39,6 +39,7 @@ import numba as nb
 import numpy as np
 
 from scenarios.patients.draws import exponential, sample_service
+from scenarios.patients.pathway import MINUTES_PER_DAY, READMISSION_DAYS
 from scenarios.patients.queues import (
     agenda_remove,
     agenda_set,
@@ -57,7 +58,7 @@ P_PENDING, P_WAITING, P_SERVICE, P_DONE = range(4)
 C_OUT, C_SEQ, C_ACTIVE, C_CASES, C_OVERFLOW = range(5)
 SCHEDULE, START, COMPLETE = range(3)
 ESCALATED = -1e300  # queue priority of a deteriorated patient: ahead of every other
-READMISSION_MINUTES = 30 * 1440.0
+READMISSION_MINUTES = READMISSION_DAYS * MINUTES_PER_DAY
 
 # -- output rows, clocks -----------------------------------------------------------------
 @nb.njit(cache=True)

@@ -33,6 +33,7 @@ __all__ = [
     "AdverseEvents",
     "DEFAULT_PATHWAY",
     "DETERIORATION",
+    "MINUTES_PER_DAY",
     "READMISSION_DAYS",
     "Pathway",
     "Patience",
@@ -40,6 +41,7 @@ __all__ = [
     "ServiceTime",
     "Transition",
     "load_pathway",
+    "mean_minutes",
 ]
 
 DEFAULT_PATHWAY = Path(__file__).with_name("ed_pathway.toml")
@@ -49,6 +51,15 @@ DETERIORATION = "deterioration"
 
 #: Days after discharge within which a readmission happens.
 READMISSION_DAYS = 30
+
+#: Minutes in the patient-day of every hazard ``*_per_day``.
+MINUTES_PER_DAY = 1440.0
+
+
+def mean_minutes(per_day: float) -> float:
+    """Mean minutes of an exponential clock with hazard ``per_day`` per patient-day (``inf``
+    when the hazard is 0: the clock never rings)."""
+    return MINUTES_PER_DAY / per_day if per_day > 0 else math.inf
 
 _KEYS = {
     "": ("pathway", "resources", "activities", "transitions", "patience", "adverse_events"),
@@ -84,6 +95,11 @@ class Resource:
     name: str
     capacity: int
     shifts: tuple[tuple[int, int, int], ...] = ()
+
+    @property
+    def duty(self) -> tuple[int, ...]:
+        """Servers on duty at each hour of the day, 0-23."""
+        return tuple(self.capacity_at(hour) for hour in range(24))
 
     def capacity_at(self, hour: int) -> int:
         """Servers on duty at ``hour`` of the day (0-23)."""

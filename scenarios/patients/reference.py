@@ -65,7 +65,14 @@ import simpy
 
 from rules.expressions import parse
 from scenarios.patients.eventlog import LIFECYCLE, log_frame, vocabulary
-from scenarios.patients.pathway import DETERIORATION, READMISSION_DAYS, Activity, Pathway
+from scenarios.patients.pathway import (
+    DETERIORATION,
+    MINUTES_PER_DAY,
+    READMISSION_DAYS,
+    Activity,
+    Pathway,
+    mean_minutes,
+)
 from simulations.errors import ConfigError
 
 __all__ = ["ACUITY_SHARES", "AttributeSampler", "simulate"]
@@ -75,7 +82,6 @@ ACUITY_SHARES = (0.02, 0.18, 0.45, 0.25, 0.10)
 
 _OFF_DUTY = -math.inf  # queue priority of the shift controller's "off duty" requests
 _DETERIORATED = -1e300  # queue priority of a deteriorated patient: after off duty, before all
-_MINUTES_PER_DAY = 1440.0
 
 
 @dataclass(frozen=True)
@@ -112,10 +118,6 @@ def _check_number(name: str, value: object, low: float, strict: bool) -> float:
         )
     return float(value)
 
-
-def _mean_minutes(per_day: float) -> float | None:
-    """Mean time in minutes of an exponential clock with hazard ``per_day``; None if 0."""
-    return _MINUTES_PER_DAY / per_day if per_day > 0 else None
 
 
 @dataclass
@@ -176,9 +178,9 @@ class _Model:
         patience = pathway.patience
         self.impatient = set(patience.applies_to) if patience else set()
         adverse = pathway.adverse_events
-        self.death_mean = _mean_minutes(adverse.death_per_day)
-        self.death_after_mean = _mean_minutes(adverse.death_per_day_after_deterioration)
-        self.deterioration_mean = _mean_minutes(adverse.deterioration_per_day)
+        self.death_mean = mean_minutes(adverse.death_per_day)
+        self.death_after_mean = mean_minutes(adverse.death_per_day_after_deterioration)
+        self.deterioration_mean = mean_minutes(adverse.deterioration_per_day)
         self.no_return = {adverse.death_outcome, patience.outcome if patience else None}
         self.active = 0  # cases arrived or pending readmission, not yet terminal
         self.arriving = True
@@ -221,10 +223,12 @@ class _Model:
         self.attrs.append(attrs)
         self.readmission_of.append(readmission_of)
         patience = p.patience.time.sample(rng) if p.patience else math.inf
-        death = None if self.death_mean is None else env.timeout(rng.exponential(self.death_mean))
-        worse = self.deterioration_mean
-        deteriorate = None if worse is None else env.timeout(rng.exponential(worse))
+        death, deteriorate = self._clock(self.death_mean), self._clock(self.deterioration_mean)
         env.process(self.patient(_Case(pid, attrs, patience, death, deteriorate)))
+
+    def _clock(self, mean: float) -> simpy.Timeout | None:
+        """An exponential clock of ``mean`` minutes, drawn now; None when it never rings."""
+        return None if math.isinf(mean) else self.env.timeout(self.rng.exponential(mean))
 
     def _readmit(self, attrs: Mapping[str, float], of: int, delay: float):
         """Bring the patient of case ``of`` back as a new case after ``delay`` minutes."""
@@ -286,7 +290,7 @@ class _Model:
         share = self.pathway.adverse_events.readmission_30d
         if share <= 0 or outcome in self.no_return or self.rng.random() >= share:
             return
-        delay = self.rng.uniform(0.0, READMISSION_DAYS * _MINUTES_PER_DAY)
+        delay = self.rng.uniform(0.0, READMISSION_DAYS * MINUTES_PER_DAY)
         if self.env.now + delay < self.horizon:
             self.active += 1
             self.env.process(self._readmit(case.attrs, case.pid, delay))
@@ -321,8 +325,7 @@ class _Model:
             return False
         case.deteriorate, case.deteriorated = None, True
         self._log(case, DETERIORATION, -1, "complete")
-        mean = self.death_after_mean
-        case.death = None if mean is None else self.env.timeout(self.rng.exponential(mean))
+        case.death = self._clock(self.death_after_mean)
         return True
 
     def _priority(self, case: _Case, activity: Activity) -> float:

@@ -83,8 +83,8 @@ def resource_table(
     window = np.clip(end, None, horizon_minutes) - np.clip(begin, None, horizon_minutes)
     busy_in_window = np.bincount(owner, window, minlength=len(names))
     day_hour = (start.hour + np.arange(int(np.ceil(horizon_minutes / 60.0)))) % 24
-    duty = np.array([[r.capacity_at(h) for h in range(24)] for r in pathway.resources.values()])
-    on_duty = duty.reshape(len(names), 24)[:, day_hour].sum(axis=1) * 60.0
+    duty = np.array([r.duty for r in pathway.resources.values()]).reshape(-1, 24)
+    on_duty = duty[:, day_hour].sum(axis=1) * 60.0
     return pd.DataFrame({
         "resource": names, "capacity": [r.capacity for r in pathway.resources.values()],
         "busy_minutes": busy,
