@@ -2,6 +2,7 @@
 
 from simulations.datasets import read_manifest, read_table
 from simulations.errors import CalibrationError, ConfigError, OutputError, SynthsimError
+from simulations.roles import TableRoles
 from simulations.runner import RunResult, run
 from simulations.scenario import Scenario, get_scenario, list_scenarios
 from simulations.seeding import stream
@@ -13,6 +14,7 @@ __all__ = [
     "RunResult",
     "Scenario",
     "SynthsimError",
+    "TableRoles",
     "get_scenario",
     "list_scenarios",
     "read_manifest",

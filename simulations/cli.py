@@ -249,6 +249,136 @@ def export_xes(dataset: Path, table: str | None, out: Path | None) -> None:  # f
     click.echo(f"wrote {out}: {traces:,} traces, {events:,} events")
 
 
+def _role_options(function):
+    """The options that name column roles, shared by ``audit`` and ``compare``."""
+    options = [
+        click.option("--label", "labels", multiple=True, metavar="COLUMN",
+                     help="Label column to audit (repeatable)."),
+        click.option("--entity", "entities", multiple=True, metavar="COLUMN",
+                     help="Entity key (repeatable; a row's entity is the first non-null)."),
+        click.option("--case", "cases", multiple=True, metavar="COLUMN",
+                     help="Key tying labelled rows into one case (kept in one fold)."),
+        click.option("--time", "time_column", metavar="COLUMN",
+                     help="Event timestamp column."),
+        click.option("--event-type", "event_type", metavar="COLUMN",
+                     help="Column of event kinds (rules are also searched within each)."),
+        click.option("--amount", "amounts", multiple=True, metavar="COLUMN",
+                     help="Amount column (roundness, per-entity sums)."),
+        click.option("--identifier", "identifiers", multiple=True, metavar="COLUMN",
+                     help="Id or name column (used only by the leakage check)."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _roles(labels, entities, cases, time_column, event_type, amounts, identifiers):
+    from simulations.roles import TableRoles
+
+    return TableRoles(labels=labels, entities=entities, cases=cases, time=time_column,
+                      event_type=event_type, amounts=amounts, identifiers=identifiers)  # fmt: skip
+
+
+@cli.command("audit")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--table", default=None,
+              help="Table of a dataset [default: every table with labels].")  # fmt: skip
+@_role_options
+@click.option("--min-precision", type=float, default=0.5, show_default=True,
+              help="Flag a rule at this precision or more ...")  # fmt: skip
+@click.option("--min-recall", type=float, default=0.05, show_default=True,
+              help="... reaching at least this recall ...")  # fmt: skip
+@click.option("--min-positives", type=int, default=5, show_default=True,
+              help="... on at least this many labelled rows.")  # fmt: skip
+@click.option("--folds", type=int, default=5, show_default=True,
+              help="Cross-validation folds, grouped by entity.")  # fmt: skip
+@click.option("--sample-rows", type=int, default=50_000, show_default=True,
+              help="Rows the models train on (labelled rows and a weighted sample).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--shuffle-labels", is_flag=True,
+              help="Permute the labels first: a null run that should flag nothing.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the full report (every rule, every figure) as JSON.")
+@click.option("--strict", is_flag=True, help="Exit with status 1 when anything is flagged.")
+def audit_command(source, table, labels, entities, cases, time_column, event_type, amounts,
+                  identifiers, min_precision, min_recall, min_positives, folds, sample_rows,
+                  seed, shuffle_labels, json_path, strict) -> None:  # fmt: skip
+    """Look for labels that a single-feature rule or an identifier gives away in SOURCE (a
+    dataset, or a Parquet/CSV file with --label), and measure how learnable each label is."""
+    import json
+
+    from calibration.fidelity import audit
+    from calibration.fidelity.console import print_audit
+
+    roles = _roles(labels, entities, cases, time_column, event_type, amounts, identifiers)
+    tables = [table]
+    if table is None and is_dataset(source) and not labels:
+        manifest = read_manifest(source)
+        tables = [t for t, r in manifest.get("roles", {}).items() if r.get("labels")] or [None]
+    reports = []
+    for name in tables:
+        report = audit(source, name, roles=roles, min_precision=min_precision,
+                       min_recall=min_recall, min_positives=min_positives, folds=folds,
+                       sample_rows=sample_rows, seed=seed, shuffle_labels=shuffle_labels,
+                       progress=True)  # fmt: skip
+        print_audit(report)
+        reports.append(report)
+    if json_path is not None:
+        json_path.write_text(json.dumps({"reports": [r.to_dict() for r in reports]}, indent=2),
+                             encoding="utf-8")  # fmt: skip
+        click.echo(f"wrote {json_path}")
+    if strict and not all(r.clean for r in reports):
+        sys.exit(1)
+
+
+@cli.command("compare")
+@click.argument("synthetic", type=click.Path(path_type=Path))
+@click.argument("real", type=click.Path(path_type=Path))
+@click.option("--table", default=None, help="Table of the synthetic dataset [default: largest].")
+@click.option("--real-table", default=None,
+              help="Table of the real dataset [default: same name, else largest].")
+@click.option("--map", "mapping", multiple=True, metavar="SYNTHETIC=REAL",
+              help="A synthetic column and the real column it corresponds to (repeatable).")
+@click.option("--target", default=None, help="Column to predict for the utility part.")
+@click.option("--part", "parts", multiple=True, metavar="PART",
+              help="Compute only this part (repeatable): column_shapes, column_pair_trends, "
+              "event_structure, utility, privacy [default: all].")
+@_role_options
+@click.option("--sample-rows", type=int, default=50_000, show_default=True,
+              help="Rows of each table the pair and distance parts use.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML report [default: SYNTHETIC-compare.html beside SYNTHETIC].")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write every score and the rows each part used as JSON.")
+def compare_command(synthetic, real, table, real_table, mapping, target, parts, labels, entities,
+                    cases, time_column, event_type, amounts, identifiers, sample_rows, seed,
+                    html_path, json_path) -> None:  # fmt: skip
+    """Score how close SYNTHETIC is to REAL (datasets or Parquet/CSV files): column shapes,
+    pair trends, event-log structure, utility and privacy; prints a summary and writes an
+    HTML report with plots."""
+    from calibration.fidelity.compare import PARTS, compare
+    from calibration.fidelity.console import print_compare
+
+    pairs = {}
+    for item in mapping:
+        name, sep, other = item.partition("=")
+        if not sep or not name or not other:
+            raise ConfigError(f"--map takes SYNTHETIC=REAL. Got {item!r} instead.")
+        pairs[name] = other
+    roles = _roles(labels, entities, cases, time_column, event_type, amounts, identifiers)
+    report = compare(synthetic, real, synthetic_table=table, real_table=real_table,
+                     mapping=pairs, target=target, roles=roles, sample_rows=sample_rows,
+                     seed=seed, parts=tuple(parts) or PARTS, progress=True)  # fmt: skip
+    print_compare(report)
+    html_path = html_path or synthetic.with_name(f"{synthetic.stem}-compare.html")
+    report.to_html(html_path)
+    click.echo(f"wrote {html_path}")
+    if json_path is not None:
+        report.to_json(json_path)
+        click.echo(f"wrote {json_path}")
+
+
 def main() -> None:
     """Console-script entry point."""
     sys.exit(cli(standalone_mode=True))

@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions"]
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: table roles
 _PACKAGES = ("synthsim", "numpy", "numba", "pyarrow", "pandas", "mesa", "simpy", "faker")
 
 
@@ -67,6 +67,7 @@ def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, part
         "config": config,
         "versions": package_versions(),
         "tables": tables,
+        "roles": {name: roles.to_dict() for name, roles in scenario.roles.items()},
         "label_prevalence": prevalence,
         "summary": dict(sorted(summary.items())),
     }

@@ -52,7 +52,8 @@ class _Emitter:
             self.writers[table] = TablePartWriter(path, self.scenario.tables[table], self.fmt)
         self.writers[table].write(batch)
         self.stats.rows[table] += batch.num_rows
-        for column in self.scenario.label_columns.get(table, ()):
+        roles = self.scenario.roles.get(table)
+        for column in roles.labels if roles else ():
             counts = self.stats.labels.setdefault(table, {}).setdefault(column, Counter())
             values = batch.column(column)
             if pa.types.is_boolean(values.type):

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from simulations.config import resolve
 from simulations.errors import ConfigError
+from simulations.roles import TableRoles
 
 __all__ = ["Emit", "Scenario", "get_scenario", "list_scenarios"]
 
@@ -36,7 +37,7 @@ class Scenario(ABC):
     default_config: ClassVar[Path]
     tables: ClassVar[dict[str, pa.Schema]]
     table_docs: ClassVar[dict[str, str]] = {}
-    label_columns: ClassVar[dict[str, tuple[str, ...]]] = {}
+    roles: ClassVar[dict[str, TableRoles]] = {}  # per table; what the audit and compare read
     engines: ClassVar[tuple[str, ...]] = ("kernel",)
     work_unit: ClassVar[str] = "agent-days"  # what shard_work counts, for the progress bar
 

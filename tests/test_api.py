@@ -9,7 +9,9 @@ DOCS = (Path(__file__).parents[1] / "docs" / "architecture.md").read_text()
 
 
 @pytest.mark.parametrize(
-    "package", ["simulations", "agents", "rules", "calibration", "scenarios", "scenarios.bank"]
+    "package",
+    ["simulations", "agents", "rules", "calibration", "calibration.fidelity", "scenarios",
+     "scenarios.bank"],
 )
 def test_public_names_exist_and_are_documented(package):
     module = importlib.import_module(package)

@@ -24,7 +24,7 @@ from scenarios.bank.population import (
     shard_bounds,
 )
 from scenarios.bank.simulate import epoch_seconds, kernel_inputs, run_kernel
-from scenarios.bank.tables import COLUMN_DOCS, LABEL_COLUMNS, SCHEMAS, transactions_batch
+from scenarios.bank.tables import COLUMN_DOCS, ROLES, SCHEMAS, transactions_batch
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
 
@@ -38,7 +38,7 @@ class BankScenario(Scenario):
     default_config = DEFAULT_CONFIG
     tables = SCHEMAS
     table_docs = COLUMN_DOCS
-    label_columns = LABEL_COLUMNS
+    roles = ROLES
     engines = ("kernel", "reference")
     work_unit = "customer-days"
 

@@ -8,8 +8,9 @@ import pyarrow as pa
 from rules.financial_crime import TYPOLOGIES
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
+from simulations.roles import TableRoles
 
-__all__ = ["SCHEMAS", "COLUMN_DOCS", "LABEL_COLUMNS", "transactions_batch"]
+__all__ = ["SCHEMAS", "COLUMN_DOCS", "ROLES", "transactions_batch"]
 
 _LABEL = pa.dictionary(pa.int8(), pa.string())  # small closed vocabularies
 _MONEY = pa.float64()
@@ -54,8 +55,19 @@ COLUMN_DOCS = {
     "merchants": "card acceptors and bill payees",
 }
 
-LABEL_COLUMNS = {"transactions": ("is_fraud", "is_laundering", "fraud_type"),
-                 "accounts": ("is_mule",)}  # fmt: skip
+ROLES = {
+    "transactions": TableRoles(
+        labels=("is_fraud", "is_laundering", "fraud_type"), cases=("case_id",),
+        entities=("src_account", "dst_account"), time="timestamp", event_type="type",
+        amounts=("amount",), identifiers=("transaction_id",), references=("merchant_id",),
+    ),
+    "customers": TableRoles(entities=("customer_id",),
+                            identifiers=("first_name", "last_name")),
+    "accounts": TableRoles(labels=("is_mule",), entities=("account_id",),
+                           identifiers=("customer_id",)),
+    "merchants": TableRoles(entities=("merchant_id",), identifiers=("name",)),
+}  # fmt: skip
+"""Column roles for ``synthsim audit`` and ``synthsim compare``."""
 
 _FAMILY_IS_FRAUD = np.array([False] + [t.family == "fraud" for t in TYPOLOGIES])
 _FAMILY_IS_LAUNDERING = np.array([False] + [t.family == "laundering" for t in TYPOLOGIES])

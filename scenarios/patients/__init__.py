@@ -24,6 +24,7 @@ from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, configured_pathway
 from scenarios.patients.engine import sample_attributes, simulate_kernel
 from scenarios.patients.reference import AttributeSampler, simulate
 from scenarios.patients.summaries import case_table, resource_table
+from simulations.roles import TableRoles
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
 
@@ -92,7 +93,15 @@ class PatientsScenario(Scenario):
         "resources": "one row per resource: capacity, minutes of service given, utilisation "
         "of the units on duty during the arrival window",
     }
-    label_columns = {"patients": ("outcome", "deteriorated", "readmitted_within_30d")}
+    roles = {
+        "events": TableRoles(entities=("case:concept:name",), time="time:timestamp",
+                             event_type="concept:name", identifiers=("case:readmission_of",),
+                             references=("hospital",)),
+        "patients": TableRoles(labels=("outcome", "deteriorated", "readmitted_within_30d"),
+                               entities=("case_id",), time="arrival",
+                               identifiers=("readmission_of",), references=("hospital",)),
+        "resources": TableRoles(entities=("resource",), references=("hospital",)),
+    }  # fmt: skip
     engines = ("kernel", "reference")
     work_unit = "hospital-days"
 

@@ -1,0 +1,88 @@
+"""Cross-validated ranking metrics of every audited label value for one set of features:
+the rows the models see, the folds, the fits and the metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from calibration.fidelity.features import Feature
+from calibration.fidelity.models import (
+    RankingMetrics,
+    group_folds,
+    out_of_fold_scores,
+    ranking_metrics,
+)
+from calibration.fidelity.targets import Model
+from simulations.seeding import stream
+
+__all__ = ["FALSE_POSITIVE_RATES", "Evaluation", "ModelRows", "evaluate"]
+
+FALSE_POSITIVE_RATES = (0.001, 0.01, 0.05)
+
+
+@dataclass(frozen=True)
+class ModelRows:
+    """The rows the models see: indices into the table, their weights and groups, and the
+    folds of each model (grouped, with labelled rows spread evenly)."""
+
+    rows: np.ndarray
+    weights: np.ndarray
+    groups: np.ndarray
+    folds: list[np.ndarray]
+
+    @classmethod
+    def build(cls, models: list[Model], rows: np.ndarray, weights: np.ndarray,
+              groups: np.ndarray, n_folds: int, seed: int) -> ModelRows:  # fmt: skip
+        folds = [group_folds(m.y[rows], groups, n_folds, stream(seed, i, "audit-folds"))
+                 for i, m in enumerate(models)]  # fmt: skip
+        return cls(rows, weights, groups, folds)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics of one label value under one set of features."""
+
+    label: str
+    value: str
+    positives: int
+    prevalence: float
+    metrics: RankingMetrics
+
+
+def _matrix(features: list[Feature], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Feature matrix (float64, NaN for missing) and which columns are categorical."""
+    X = np.empty((len(rows), len(features)), dtype=np.float64)
+    for j, feature in enumerate(features):
+        column = feature.values[rows].astype(np.float64)
+        if feature.categorical:
+            column[column < 0] = np.nan
+        X[:, j] = column
+    return X, np.array([f.categorical for f in features], dtype=bool)
+
+
+def evaluate(features: list[Feature], models: list[Model], sample: ModelRows, seed: int,
+             stream_name: str, advance: Callable[[int], None] = lambda n: None,
+             local: bool = False) -> list[Evaluation]:  # fmt: skip
+    """Fit each model on ``features`` fold by fold and measure every value it evaluates.
+
+    ``features`` cover the whole table, or only the sampled rows (in order) when ``local``.
+    """
+    X, categorical = _matrix(features, np.arange(len(sample.rows)) if local else sample.rows)
+    out = []
+    for index, (model, fold) in enumerate(zip(models, sample.folds, strict=True)):
+        y = model.y[sample.rows]
+        scores = out_of_fold_scores(X, y, fold, categorical, seed) if features \
+            else np.zeros(len(y))  # fmt: skip
+        for value, positive, negative in model.evaluations:
+            keep = (positive | negative)[sample.rows]
+            metrics = ranking_metrics(
+                scores[keep], positive[sample.rows][keep], sample.weights[keep],
+                sample.groups[keep], fold[keep], FALSE_POSITIVE_RATES,
+                stream(seed, index, f"{stream_name}-{value}"))  # fmt: skip
+            out.append(Evaluation(model.label, value, int(positive.sum()),
+                                  float(positive.mean()), metrics))  # fmt: skip
+        advance(1)
+    return out
