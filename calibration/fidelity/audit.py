@@ -176,7 +176,7 @@ def audit(
     source : str, os.PathLike or pandas.DataFrame
         A synthsim dataset folder, a Parquet or CSV file, or a DataFrame.
     table : str, optional
-        Table of a dataset; by default its first labelled table.
+        Table of a dataset; by default its largest labelled table.
     roles : TableRoles, optional
         Column roles, merged over those the dataset records; a file or DataFrame needs at
         least ``labels``.
@@ -186,7 +186,7 @@ def audit(
     min_positives : int >= 1
         Labelled rows a flagged rule must select, so that chance pockets are not flagged.
     folds : int in [2, 20]
-        Cross-validation folds, grouped by entity.
+        Cross-validation folds, grouped by case and entity.
     sample_rows : int >= 1000
         Rows the models train on: every labelled row (up to half of them) and a seeded
         uniform sample of the rest, weighted back to the table.

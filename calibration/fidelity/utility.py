@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.metrics import r2_score, roc_auc_score
 
 from calibration.fidelity.features import column_feature
+from calibration.fidelity.models import booster
 from calibration.fidelity.sources import column_kind
 from calibration.fidelity.targets import model_sample
 
@@ -120,13 +120,11 @@ def utility(real: pd.DataFrame, synthetic: pd.DataFrame, target: str, features: 
     (X_train_real, X_synthetic, X_test), categorical = _encode(
         [real.iloc[train_real], synthetic.iloc[train_synthetic], real.iloc[test_rows]],
         features)  # fmt: skip
-    kind = HistGradientBoostingRegressor if numeric else HistGradientBoostingClassifier
     scores = []
     for X, y in ((X_train_real, y_real[train_real]),
                  (X_synthetic, y_synthetic[train_synthetic])):  # fmt: skip
-        model = kind(max_iter=100, max_leaf_nodes=15, early_stopping=False, random_state=0,
-                     categorical_features=categorical if categorical.any() else None)
-        model.fit(X, y)  # unweighted: the rare classes kept whole are what it learns from
+        # Unweighted: the rare classes kept whole in the sample are what it learns from.
+        model = booster(categorical, 0, regression=numeric).fit(X, y)
         if numeric:
             scores.append(r2_score(y_real[test_rows], model.predict(X_test), sample_weight=w_test))
         else:
