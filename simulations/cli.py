@@ -266,17 +266,21 @@ def _role_options(function):
                      help="Amount column (roundness, per-entity sums)."),
         click.option("--identifier", "identifiers", multiple=True, metavar="COLUMN",
                      help="Id or name column (used only by the leakage check)."),
+        click.option("--reference", "references", multiple=True, metavar="COLUMN",
+                     help="Id of a shared entity, such as a merchant (a feature of the audit, "
+                     "not compared)."),
+        click.option("--label-detail", "label_details", multiple=True, metavar="COLUMN",
+                     help="Column that exists because a row is labelled (never a feature)."),
     ]  # fmt: skip
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _roles(labels, entities, cases, time_column, event_type, amounts, identifiers):
+def _roles(time_column, **roles):
     from simulations.roles import TableRoles
 
-    return TableRoles(labels=labels, entities=entities, cases=cases, time=time_column,
-                      event_type=event_type, amounts=amounts, identifiers=identifiers)  # fmt: skip
+    return TableRoles(time=time_column, **roles)
 
 
 @cli.command("audit")
@@ -291,7 +295,7 @@ def _roles(labels, entities, cases, time_column, event_type, amounts, identifier
 @click.option("--min-positives", type=int, default=5, show_default=True,
               help="... on at least this many labelled rows.")  # fmt: skip
 @click.option("--folds", type=int, default=5, show_default=True,
-              help="Cross-validation folds, grouped by entity.")  # fmt: skip
+              help="Cross-validation folds, grouped by case and entity.")  # fmt: skip
 @click.option("--sample-rows", type=int, default=50_000, show_default=True,
               help="Rows the models train on (labelled rows and a weighted sample).")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -300,9 +304,9 @@ def _roles(labels, entities, cases, time_column, event_type, amounts, identifier
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the full report (every rule, every figure) as JSON.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when anything is flagged.")
-def audit_command(source, table, labels, entities, cases, time_column, event_type, amounts,
-                  identifiers, min_precision, min_recall, min_positives, folds, sample_rows,
-                  seed, shuffle_labels, json_path, strict) -> None:  # fmt: skip
+def audit_command(source, table, time_column, min_precision, min_recall, min_positives, folds,
+                  sample_rows, seed, shuffle_labels, json_path, strict,
+                  **roles) -> None:  # fmt: skip
     """Look for labels that a single-feature rule or an identifier gives away in SOURCE (a
     dataset, or a Parquet/CSV file with --label), and measure how learnable each label is."""
     import json
@@ -310,9 +314,9 @@ def audit_command(source, table, labels, entities, cases, time_column, event_typ
     from calibration.fidelity import audit
     from calibration.fidelity.console import print_audit
 
-    roles = _roles(labels, entities, cases, time_column, event_type, amounts, identifiers)
+    roles = _roles(time_column, **roles)
     tables = [table]
-    if table is None and is_dataset(source) and not labels:
+    if table is None and is_dataset(source) and not roles.labels:
         manifest = read_manifest(source)
         tables = [t for t, r in manifest.get("roles", {}).items() if r.get("labels")] or [None]
     reports = []
@@ -351,9 +355,8 @@ def audit_command(source, table, labels, entities, cases, time_column, event_typ
               help="HTML report [default: SYNTHETIC-compare.html beside SYNTHETIC].")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write every score and the rows each part used as JSON.")
-def compare_command(synthetic, real, table, real_table, mapping, target, parts, labels, entities,
-                    cases, time_column, event_type, amounts, identifiers, sample_rows, seed,
-                    html_path, json_path) -> None:  # fmt: skip
+def compare_command(synthetic, real, table, real_table, mapping, target, parts, time_column,
+                    sample_rows, seed, html_path, json_path, **roles) -> None:  # fmt: skip
     """Score how close SYNTHETIC is to REAL (datasets or Parquet/CSV files): column shapes,
     pair trends, event-log structure, utility and privacy; prints a summary and writes an
     HTML report with plots."""
@@ -366,7 +369,7 @@ def compare_command(synthetic, real, table, real_table, mapping, target, parts, 
         if not sep or not name or not other:
             raise ConfigError(f"--map takes SYNTHETIC=REAL. Got {item!r} instead.")
         pairs[name] = other
-    roles = _roles(labels, entities, cases, time_column, event_type, amounts, identifiers)
+    roles = _roles(time_column, **roles)
     report = compare(synthetic, real, synthetic_table=table, real_table=real_table,
                      mapping=pairs, target=target, roles=roles, sample_rows=sample_rows,
                      seed=seed, parts=tuple(parts) or PARTS, progress=True)  # fmt: skip
