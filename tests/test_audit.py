@@ -231,3 +231,11 @@ def test_bad_parameters_name_the_parameter_range_and_value(table, name, value, m
     with pytest.raises(ConfigError) as error:
         audit(table, roles=ROLES, **{name: value})
     assert str(error.value) == message
+
+
+def test_features_without_variation_are_left_out_of_the_models(table):
+    # One row per entity: no entity has a previous event, so that history feature is all
+    # missing; a constant column says nothing either. Neither may break the models.
+    frame = table.iloc[:5_000].assign(account=np.arange(5_000, dtype=float), constant=1.0)
+    report = audit(frame, roles=ROLES, folds=3)
+    assert report.learnability.set_index("label").loc["planted", "roc_auc"] > 0.9

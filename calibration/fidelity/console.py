@@ -40,7 +40,8 @@ def print_audit(report: AuditReport, console: Console | None = None, show: int =
     settings = report.settings
     console.print(Text(f"audit of {report.table}: {report.rows:,} rows; models on "
                        f"{report.model_rows:,} rows (every labelled row and a weighted "
-                       f"sample of the rest), {settings['folds']} folds grouped by entity",
+                       f"sample of the rest), {settings['folds']} folds grouped by case and "
+                       f"entity",
                        style="bold"))  # fmt: skip
     flagged = report.flagged
     criterion = (f"precision >= {settings['min_precision']} at recall >= "

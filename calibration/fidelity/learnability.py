@@ -53,14 +53,19 @@ class Evaluation:
 
 
 def _matrix(features: list[Feature], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Feature matrix (float64, NaN for missing) and which columns are categorical."""
-    X = np.empty((len(rows), len(features)), dtype=np.float64)
-    for j, feature in enumerate(features):
+    """Feature matrix (float64, NaN for missing) and which columns are categorical. Features
+    with fewer than two distinct values among ``rows`` say nothing and are left out."""
+    columns, categorical = [], []
+    for feature in features:
         column = feature.values[rows].astype(np.float64)
         if feature.categorical:
             column[column < 0] = np.nan
-        X[:, j] = column
-    return X, np.array([f.categorical for f in features], dtype=bool)
+        present = column[~np.isnan(column)]
+        if len(present) and present.min() < present.max():
+            columns.append(column)
+            categorical.append(feature.categorical)
+    X = np.column_stack(columns) if columns else np.zeros((len(rows), 0))
+    return X, np.array(categorical, dtype=bool)
 
 
 def evaluate(features: list[Feature], models: list[Model], sample: ModelRows, seed: int,
@@ -74,7 +79,7 @@ def evaluate(features: list[Feature], models: list[Model], sample: ModelRows, se
     out = []
     for index, (model, fold) in enumerate(zip(models, sample.folds, strict=True)):
         y = model.y[sample.rows]
-        scores = out_of_fold_scores(X, y, fold, categorical, seed) if features \
+        scores = out_of_fold_scores(X, y, fold, categorical, seed) if X.shape[1] \
             else np.zeros(len(y))  # fmt: skip
         for value, positive, negative in model.evaluations:
             keep = (positive | negative)[sample.rows]
