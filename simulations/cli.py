@@ -249,6 +249,43 @@ def export_xes(dataset: Path, table: str | None, out: Path | None) -> None:  # f
     click.echo(f"wrote {out}: {traces:,} traces, {events:,} events")
 
 
+def _export_table(fmt: str, dataset: Path, out: Path | None, overwrite: bool) -> None:
+    """Convert ``dataset`` with its scenario's ``fmt`` export and write it as CSV atomically."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if not is_dataset(dataset):
+        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+    out = out or dataset.with_name(f"{dataset.name}-{fmt}.csv")
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out} already exists; pass --overwrite to replace it.")
+    frame = get_scenario(read_manifest(dataset)["scenario"]).export(fmt, dataset)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        table = pa.Table.from_arrays([pa.array(frame.iloc[:, i]) for i in
+                                      range(frame.shape[1])], names=list(frame.columns))
+        with open(partial, "wb") as sink:  # Arrow quotes header names; these formats don't
+            sink.write((",".join(frame.columns) + "\n").encode())
+            pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False,
+                                                            quoting_style="none"))
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+    click.echo(f"wrote {out}: {len(frame):,} rows")
+
+
+for _fmt, _help in (("paysim", "PaySim's transaction log (Lopez-Rojas et al., 2016)"),
+                    ("amlworld", "IBM AMLworld's transaction file (Altman et al., 2023)")):
+
+    @export.command(_fmt, help=f"Write DATASET's transactions as {_help}, in CSV.")
+    @click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="CSV file to write [default: DATASET-FORMAT.csv beside the dataset].")
+    @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+    def _export(dataset: Path, out: Path | None, overwrite: bool, fmt: str = _fmt) -> None:
+        _export_table(fmt, dataset, out, overwrite)
+
+
 def _role_options(function):
     """The options that name column roles, shared by ``audit`` and ``compare``."""
     options = [

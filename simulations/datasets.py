@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -78,8 +79,10 @@ def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The concatenated parts with a fresh ``RangeIndex``.  CSV columns get
-        the types pyarrow infers; empty unquoted fields read as nulls.
+        The concatenated parts with a fresh ``RangeIndex``.  Integer columns with
+        missing values (an account on the side outside the bank) are pandas' nullable
+        integers, not floats. CSV columns get the types pyarrow infers; empty unquoted
+        fields read as nulls.
 
     Raises
     ------
@@ -112,4 +115,9 @@ def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
         for _, ext, path in parts
     ]
     combined = pa.concat_tables(tables, promote_options="permissive")
-    return combined.to_pandas()
+    frame = combined.to_pandas()
+    for name, column in zip(combined.column_names, combined.columns, strict=True):
+        if pa.types.is_integer(column.type) and column.null_count:
+            values = pc.fill_null(column, 0).to_numpy()
+            frame[name] = pd.arrays.IntegerArray(values, pc.is_null(column).to_numpy())
+    return frame

@@ -38,6 +38,9 @@ class Scenario(ABC):
     tables: ClassVar[dict[str, pa.Schema]]
     table_docs: ClassVar[dict[str, str]] = {}
     roles: ClassVar[dict[str, TableRoles]] = {}  # per table; what the audit and compare read
+    exports: ClassVar[dict[str, str]] = {}
+    """Other formats a dataset converts to (``synthsim export FORMAT``): format name ->
+    ``"module:function"``, the function taking the dataset folder and returning a DataFrame."""
     engines: ClassVar[tuple[str, ...]] = ("kernel",)
     work_unit: ClassVar[str] = "agent-days"  # what shard_work counts, for the progress bar
 
@@ -50,6 +53,14 @@ class Scenario(ABC):
         """Defaults, then the user's TOML file, then ``--set`` overrides, then ``--seed``."""
         overrides = list(overrides) + ([f"run.seed={seed}"] if seed is not None else [])
         return resolve(self.schema, self.default_config, self.name, config_path, overrides)
+
+    def export(self, fmt: str, dataset: Path):
+        """The dataset as a DataFrame in format ``fmt`` (one of :attr:`exports`)."""
+        if fmt not in self.exports:
+            raise ConfigError(f"Scenario {self.name!r} has no {fmt!r} export; its exports: "
+                              f"{', '.join(self.exports) or 'none'}.")  # fmt: skip
+        module, _, function = self.exports[fmt].partition(":")
+        return getattr(importlib.import_module(module), function)(dataset)
 
     def check_engine(self, engine: str) -> None:
         if engine not in self.engines:

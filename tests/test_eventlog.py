@@ -66,7 +66,22 @@ def _expected(batches: list[pa.RecordBatch], fmt: str) -> pd.DataFrame:
             ]
         )
         table = table.cast(schema)
-    return table.to_pandas()
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_integer(column.type) and column.null_count:  # nullable, not float
+            frame[name] = pd.array(column.to_pylist(), dtype=f"Int{column.type.bit_width}")
+    return frame
+
+
+def test_integer_columns_with_nulls_read_as_nullable_integers(tmp_path: Path) -> None:
+    out = _write_dataset(tmp_path / "ds")
+    frame = read_table(out, "events")
+    nullable = [f.name for f in EVENTS if pa.types.is_integer(f.type)
+                and pa.Table.from_batches([_events(0)]).column(f.name).null_count]  # fmt: skip
+    assert nullable, "the fixture should hold an integer column with nulls"
+    for name in nullable:
+        assert str(frame[name].dtype).startswith("Int"), name
+        assert frame[name].isna().any()
 
 
 def _write_dataset(

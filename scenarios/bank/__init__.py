@@ -39,6 +39,8 @@ class BankScenario(Scenario):
     tables = SCHEMAS
     table_docs = COLUMN_DOCS
     roles = ROLES
+    exports = {"paysim": "scenarios.bank.exports:to_paysim",
+               "amlworld": "scenarios.bank.exports:to_amlworld"}  # fmt: skip
     engines = ("kernel", "reference")
     work_unit = "customer-days"
 
