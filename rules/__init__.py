@@ -2,6 +2,7 @@
 
 from rules.expressions import Expression, parse
 from rules.financial_crime import FRAUD_TYPOLOGIES, LAUNDERING_TYPOLOGIES, TYPOLOGIES
+from rules.oversampling import Oversampling
 from rules.schedules import Schedule, guide_table
 from rules.typology import Step, Typology, compile_typologies
 
@@ -10,6 +11,7 @@ __all__ = [
     "parse",
     "FRAUD_TYPOLOGIES",
     "LAUNDERING_TYPOLOGIES",
+    "Oversampling",
     "TYPOLOGIES",
     "Schedule",
     "Step",

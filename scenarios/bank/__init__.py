@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rules.financial_crime import TYPOLOGIES
+from rules.oversampling import Oversampling
 from scenarios.bank import kernels as K
 from scenarios.bank.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.bank.population import (
@@ -23,7 +24,12 @@ from scenarios.bank.population import (
     build_merchants,
     shard_bounds,
 )
-from scenarios.bank.simulate import epoch_seconds, kernel_inputs, run_kernel
+from scenarios.bank.simulate import (
+    case_probabilities,
+    epoch_seconds,
+    kernel_inputs,
+    run_kernel,
+)
 from scenarios.bank.tables import COLUMN_DOCS, ROLES, SCHEMAS, transactions_batch
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
@@ -43,6 +49,13 @@ class BankScenario(Scenario):
                "amlworld": "scenarios.bank.exports:to_amlworld"}  # fmt: skip
     engines = ("kernel", "reference")
     work_unit = "customer-days"
+
+    def resolve_config(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """:meth:`Scenario.resolve_config`, then check that every oversampled case rate is
+        still a probability per customer-day, before anything is written."""
+        config = super().resolve_config(*args, **kwargs)
+        case_probabilities(config, [t.name for t in TYPOLOGIES])
+        return config
 
     def n_shards(self, config: dict[str, Any]) -> int:
         return len(shard_bounds(config["population"]["n_customers"], config["run"]["shard_size"]))
@@ -85,12 +98,13 @@ class BankScenario(Scenario):
 
             chunks = run_reference(inputs, config, rng)
         epoch, first_row = epoch_seconds(run["start_date"]), 0
+        oversampling = Oversampling(config["oversampling"]["factor"])
         money_in = money_out = 0
         balance, cases = inputs.opening_cents, np.zeros(0, dtype=np.int64)
         for chunk, (out, n, balance, n_cases) in enumerate(chunks):
             cases = n_cases
             emit("transactions", transactions_batch(out, n, state["account_id"], shard,
-                                                    first_row, epoch))  # fmt: skip
+                                                    first_row, epoch, oversampling))  # fmt: skip
             first_row += n
             money_in, money_out = _external_flows(out[:, :n], money_in, money_out)
             days_done = min(run["chunk_days"], run["days"] - chunk * run["chunk_days"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rules import oversampling
 from rules.financial_crime import FRAUD_TYPOLOGIES, LAUNDERING_TYPOLOGIES
 from simulations.params import Interval, Options, Param
 
@@ -72,4 +73,5 @@ SCHEMA = {
             "cash amount that triggers a currency transaction report", "USD",
         ),
     },
+    "oversampling": oversampling.SCHEMA,
 }  # fmt: skip

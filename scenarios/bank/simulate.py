@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rules.financial_crime import TYPOLOGIES
+from rules.oversampling import Oversampling
 from rules.schedules import guide_table, stack_hour_cdfs
 from rules.typology import compile_typologies
 from scenarios.bank import behaviour as B
@@ -53,9 +54,18 @@ def calendar_days(start_date: str, days: int) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64).reshape(-1, 3)
 
 
+def case_probabilities(config: dict, names: list[str]) -> np.ndarray:
+    """Probability that a customer-day starts a case of each typology: its rate per year over
+    365, times the oversampling factor (refused where that would exceed 1)."""
+    rates = {**config["fraud"], **config["laundering"]}
+    return Oversampling(config["oversampling"]["factor"]).rates(
+        np.array([rates[name] / 365.0 for name in names]), limit=1.0,
+        names=[f"The daily case probability of {name}" for name in names])
+
+
 def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> ShardInputs:
     """Translate the config, the shard's population and the rule tables into kernel inputs."""
-    beh, crime_cfg = config["behaviour"], {**config["fraud"], **config["laundering"]}
+    beh = config["behaviour"]
     schedules = [s.name for s in B.SCHEDULES]
     types = {name: code for code, name in enumerate(B.TRANSACTION_TYPES)}
     channels = {name: code for code, name in enumerate(B.CHANNELS)}
@@ -99,7 +109,7 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         bounds=compiled.bounds,
         start_cdf=compiled.start_cdf,
         start_guide=guide_table(compiled.start_cdf),
-        p_case=np.array([crime_cfg[name] / 365.0 for name in compiled.names]),
+        p_case=case_probabilities(config, compiled.names),
         threshold_cents=np.int64(round(config["laundering"]["reporting_threshold"] * 100)),
         high_categories=np.array([names.index(c) for c in B.HIGH_VALUE_CATEGORIES], np.int64),
     )

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from rules.financial_crime import TYPOLOGIES
+from rules.oversampling import Oversampling
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
 from simulations.roles import TableRoles
@@ -23,7 +24,7 @@ SCHEMAS = {
         ("src_balance_before", _MONEY), ("src_balance_after", _MONEY),
         ("dst_balance_before", _MONEY), ("dst_balance_after", _MONEY),
         ("is_fraud", pa.bool_()), ("is_laundering", pa.bool_()), ("fraud_type", _LABEL),
-        ("case_id", pa.int64()),
+        ("case_id", pa.int64()), ("sample_weight", pa.float64()),
     ]),
     "customers": pa.schema([
         ("customer_id", pa.int64()), ("first_name", pa.dictionary(pa.int32(), pa.string())),
@@ -48,7 +49,7 @@ holding whole cents: compare after rounding to 2 decimals)."""
 COLUMN_DOCS = {
     "transactions": "one row per attempted transaction, declined ones included, in time "
     "order per shard; balances are the account's before/after this row (null for a side "
-    "outside the bank)",
+    "outside the bank); sample_weight is 1/oversampling.factor on rows of crime cases, else 1",
     "customers": "one row per customer, synthesised from census marginals (age band, sex, "
     "region, household-income band), with Faker names drawn consistently with sex",
     "accounts": "one current account per customer; closing_balance at the end of the run",
@@ -58,6 +59,7 @@ COLUMN_DOCS = {
 ROLES = {
     "transactions": TableRoles(
         labels=("is_fraud", "is_laundering", "fraud_type"), cases=("case_id",),
+        label_details=("sample_weight",),
         entities=("src_account", "dst_account"), time="timestamp", event_type="type",
         amounts=("amount",), identifiers=("transaction_id",), references=("merchant_id",),
     ),
@@ -79,7 +81,8 @@ def _codes(values: np.ndarray, names, mask=None) -> pa.DictionaryArray:
 
 
 def transactions_batch(
-    out: np.ndarray, n: int, account_id: np.ndarray, shard: int, first_row: int, epoch_s: int
+    out: np.ndarray, n: int, account_id: np.ndarray, shard: int, first_row: int, epoch_s: int,
+    oversampling: Oversampling,
 ) -> pa.RecordBatch:
     """Convert ``out[:, :n]`` (see :mod:`scenarios.bank.kernels`) to a record batch.
 
@@ -92,6 +95,8 @@ def transactions_batch(
         independent of how many workers ran.
     epoch_s : int
         Unix time in seconds of the run's first midnight.
+    oversampling : Oversampling
+        Gives the rows of crime cases their ``sample_weight``.
     """
     o = out[:, :n]
     src, dst, merchant, ftype = o[K.O_SRC], o[K.O_DST], o[K.O_MERCH], o[K.O_FTYPE]
@@ -118,5 +123,6 @@ def transactions_batch(
         pa.array(_FAMILY_IS_LAUNDERING[ftype]),
         _codes(np.maximum(ftype - 1, 0), [t.name for t in TYPOLOGIES], ftype == 0),
         pa.array(o[K.O_CASE] + (shard << 32), mask=o[K.O_CASE] < 0),
+        pa.array(oversampling.weights(ftype > 0)),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMAS["transactions"])
