@@ -10,10 +10,12 @@ number of workers; nothing global is involved. Reference: D. Blackman and S. Vig
 
 from __future__ import annotations
 
+import zlib
+
 import numba as nb
 import numpy as np
 
-__all__ = ["new_bits", "next_u64", "uniform", "below", "poisson_small"]
+__all__ = ["new_bits", "next_u64", "uniform", "below", "poisson_small", "keyed_uniform"]
 
 _U1, _U5, _U7, _U9 = np.uint64(1), np.uint64(5), np.uint64(7), np.uint64(9)
 _U11, _U17, _U45 = np.uint64(11), np.uint64(17), np.uint64(45)
@@ -73,3 +75,30 @@ def poisson_small(s, mean):
         k += 1
         product *= uniform(s)
     return k
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+
+
+def _splitmix(x: np.ndarray) -> np.ndarray:
+    """The SplitMix64 finaliser (Steele, Lea and Flood, OOPSLA 2014) on uint64 arrays."""
+    z = x + _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def keyed_uniform(seed: int, name: str, keys: np.ndarray) -> np.ndarray:
+    """Counter-based uniforms in [0, 1): one per key, the same for the same (``seed``,
+    ``name``, key) whichever shard, chunk or worker asks, so a draw can belong to an object
+    (a crime case) rather than to the order in which it is met.
+
+    Parameters
+    ----------
+    keys : int array, shape (n,)
+        Non-negative integer keys (case ids).
+    """
+    base = _splitmix(np.array([seed, zlib.crc32(name.encode())], dtype=np.uint64))
+    mixed = _splitmix(np.asarray(keys).astype(np.uint64) ^ base[0]) ^ base[1]
+    return (_splitmix(mixed) >> np.uint64(11)).astype(np.float64) * _TO_UNIT

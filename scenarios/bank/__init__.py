@@ -19,6 +19,7 @@ from rules.oversampling import Oversampling
 from scenarios.bank import kernels as K
 from scenarios.bank.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.bank.population import (
+    MERCHANT_MCC,
     MerchantIndex,
     build_customers,
     build_merchants,
@@ -30,7 +31,13 @@ from scenarios.bank.simulate import (
     kernel_inputs,
     run_kernel,
 )
-from scenarios.bank.tables import COLUMN_DOCS, ROLES, SCHEMAS, transactions_batch
+from scenarios.bank.tables import (
+    COLUMN_DOCS,
+    ROLES,
+    SCHEMAS,
+    ShardOutput,
+    transactions_batch,
+)
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
 
@@ -98,13 +105,19 @@ class BankScenario(Scenario):
 
             chunks = run_reference(inputs, config, rng)
         epoch, first_row = epoch_seconds(run["start_date"]), 0
-        oversampling = Oversampling(config["oversampling"]["factor"])
+        report = config["reporting"]
+        output = ShardOutput(
+            state["account_id"], state["card_id"], MERCHANT_MCC[merchants["category"]], shard,
+            epoch, epoch + run["days"] * 86400, seed,
+            Oversampling(config["oversampling"]["factor"]),
+            {family: (report[f"{family}_median_days"], report[f"{family}_sigma"])
+             for family in ("fraud", "laundering")},
+        )  # fmt: skip
         money_in = money_out = 0
         balance, cases = inputs.opening_cents, np.zeros(0, dtype=np.int64)
         for chunk, (out, n, balance, n_cases) in enumerate(chunks):
             cases = n_cases
-            emit("transactions", transactions_batch(out, n, state["account_id"], shard,
-                                                    first_row, epoch, oversampling))  # fmt: skip
+            emit("transactions", transactions_batch(out, n, first_row, output))
             first_row += n
             money_in, money_out = _external_flows(out[:, :n], money_in, money_out)
             days_done = min(run["chunk_days"], run["days"] - chunk * run["chunk_days"])

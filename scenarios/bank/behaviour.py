@@ -69,6 +69,8 @@ class Category:
         Probability that a card payment here is made online rather than in person.
     schedule : str
         Name of the schedule in :data:`SCHEDULES` giving its time of day.
+    mcc : int
+        ISO 18245 merchant category code of the category's merchants.
     """
 
     name: str
@@ -77,27 +79,36 @@ class Category:
     sigma: float
     online_share: float = 0.0
     schedule: str = "daytime"
+    mcc: int = 0
 
 
 CARD_CATEGORIES = (
-    Category("grocery", 0.26, 45.0, 0.70, 0.05, "daytime"),
-    Category("restaurant", 0.16, 28.0, 0.60, 0.10, "meals"),
-    Category("fuel", 0.08, 48.0, 0.40, 0.00, "commute"),
-    Category("retail", 0.14, 60.0, 0.90, 0.35, "daytime"),
-    Category("online_services", 0.10, 15.0, 0.80, 1.00, "evening"),
-    Category("entertainment", 0.07, 35.0, 0.70, 0.50, "evening"),
-    Category("travel", 0.03, 220.0, 0.90, 0.60, "daytime"),
-    Category("health", 0.06, 40.0, 0.80, 0.10, "daytime"),
-    Category("electronics", 0.05, 180.0, 0.90, 0.50, "daytime"),
-    Category("jewelry", 0.01, 300.0, 0.90, 0.30, "daytime"),
-    Category("transport", 0.04, 12.0, 0.50, 0.30, "commute"),
+    Category("grocery", 0.26, 45.0, 0.70, 0.05, "daytime", 5411),
+    Category("restaurant", 0.16, 28.0, 0.60, 0.10, "meals", 5812),
+    Category("fuel", 0.08, 48.0, 0.40, 0.00, "commute", 5541),
+    Category("retail", 0.14, 60.0, 0.90, 0.35, "daytime", 5311),
+    Category("online_services", 0.10, 15.0, 0.80, 1.00, "evening", 5817),
+    Category("entertainment", 0.07, 35.0, 0.70, 0.50, "evening", 7999),
+    Category("travel", 0.03, 220.0, 0.90, 0.60, "daytime", 4722),
+    Category("health", 0.06, 40.0, 0.80, 0.10, "daytime", 5912),
+    Category("electronics", 0.05, 180.0, 0.90, 0.50, "daytime", 5732),
+    Category("jewelry", 0.01, 300.0, 0.90, 0.30, "daytime", 5944),
+    Category("transport", 0.04, 12.0, 0.50, 0.30, "commute", 4111),
 )
 BILL_CATEGORIES = (
-    Category("housing", 0.03, 0.0, 0.0),
-    Category("utilities", 0.01, 150.0, 0.35),
-    Category("telecom", 0.01, 65.0, 0.25),
+    Category("housing", 0.03, 0.0, 0.0, mcc=6513),
+    Category("utilities", 0.01, 150.0, 0.35, mcc=4900),
+    Category("telecom", 0.01, 65.0, 0.25, mcc=4814),
 )
-"""Bill payees. ``median`` 0 for housing: rent is a share of income (see population)."""
+"""Bill payees. ``median`` 0 for housing: rent is a share of income (see population).
+
+Merchant category codes are ISO 18245's, with the titles of the Visa Merchant Data Standards
+Manual: 5411 grocery stores and supermarkets, 5812 eating places and restaurants, 5541
+service stations, 5311 department stores, 5817 digital goods (applications), 7999
+recreation services, 4722 travel agencies and tour operators, 5912 drug stores and
+pharmacies, 5732 electronics stores, 5944 jewelry stores, 4111 local and suburban commuter
+transportation, 6513 real estate agents and managers (rentals), 4900 utilities (electric,
+gas, water, sanitary), 4814 telecommunication services."""
 
 MERCHANT_CATEGORIES = CARD_CATEGORIES + BILL_CATEGORIES
 HIGH_VALUE_CATEGORIES = ("retail", "travel", "electronics", "jewelry")

@@ -74,4 +74,21 @@ SCHEMA = {
         ),
     },
     "oversampling": oversampling.SCHEMA,
+    "reporting": {
+        "fraud_median_days": Param(
+            "float", Interval(float, 0.0, 365.0, closed="neither"),
+            "median delay before a fraud case is reported (log-normal)", "days",
+        ),
+        "fraud_sigma": Param(
+            "float", Interval(float, 0.0, 5.0), "sigma of the log of the fraud report delay",
+        ),
+        "laundering_median_days": Param(
+            "float", Interval(float, 0.0, 3650.0, closed="neither"),
+            "median delay before a laundering case is reported (log-normal)", "days",
+        ),
+        "laundering_sigma": Param(
+            "float", Interval(float, 0.0, 5.0),
+            "sigma of the log of the laundering report delay",
+        ),
+    },
 }  # fmt: skip

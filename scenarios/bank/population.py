@@ -26,7 +26,9 @@ from simulations.seeding import GLOBAL_SHARD, stream
 
 __all__ = [
     "MerchantIndex",
+    "MERCHANT_MCC",
     "account_numbers",
+    "card_numbers",
     "build_merchants",
     "build_customers",
     "shard_bounds",
@@ -47,6 +49,20 @@ def account_numbers(customer_index: np.ndarray) -> np.ndarray:
     """
     g = np.asarray(customer_index, dtype=np.int64)
     return 1_000_000_000 + (g * _ACCOUNT_MULTIPLIER + _ACCOUNT_OFFSET) % _ACCOUNT_PRIME
+
+
+_CARD_PRIME = 999_999_999_999_989  # the largest prime below 10**15
+_CARD_MULTIPLIER = 377_964_473_245_789
+_CARD_OFFSET = 271_828_182_845_904
+
+
+def card_numbers(customer_index: np.ndarray) -> np.ndarray:
+    """Sixteen-digit debit-card numbers (one card per account) starting with 4, another
+    affine bijection modulo a prime, so a card number reveals neither the customer's order
+    nor the account number."""
+    g = np.asarray(customer_index, dtype=np.int64).astype(object)
+    numbers = (g * _CARD_MULTIPLIER + _CARD_OFFSET) % _CARD_PRIME  # exact: beyond int64
+    return 4_000_000_000_000_000 + numbers.astype(np.int64)
 
 
 def shard_bounds(n_customers: int, shard_size: int) -> list[tuple[int, int]]:
@@ -98,8 +114,13 @@ class MerchantIndex:
 # fmt: skip
 
 
+MERCHANT_MCC = np.array([c.mcc for c in B.MERCHANT_CATEGORIES], dtype=np.int16)
+"""ISO 18245 merchant category code of each merchant category code number."""
+
+
 def build_merchants(config: dict, seed: int) -> tuple[Population, pa.Table]:
-    """All merchants: columns ``category``, ``region`` (codes), and the output table."""
+    """All merchants: columns ``category``, ``region`` (codes), and the output table (with
+    each merchant's ISO 18245 ``mcc``)."""
     rng = stream(seed, GLOBAL_SHARD, "merchants")
     n = config["population"]["n_merchants"]
     weights = np.array([c.weight for c in B.MERCHANT_CATEGORIES])
@@ -119,6 +140,7 @@ def build_merchants(config: dict, seed: int) -> tuple[Population, pa.Table]:
         "name": company_names(n, rng, config["population"]["locale"]),
         "category": _labels(category, [c.name for c in B.MERCHANT_CATEGORIES]),
         "region": _labels(region, B.REGIONS),
+        "mcc": pa.array(MERCHANT_MCC[category]),
     })  # fmt: skip
     return merchants, table
 
@@ -188,7 +210,8 @@ def build_customers(
     is_mule[rng.choice(n, size=n_mules, replace=False)] = True
 
     state = Population({
-        "account_id": account_numbers(g), "region": region, "segment": segment,
+        "account_id": account_numbers(g), "card_id": card_numbers(g), "region": region,
+        "segment": segment,
         "income_cents": income_cents, "pay_day": pay_day, "pay_second": pay_second,
         "overdraft_cents": overdraft_cents, "opening_cents": opening_cents,
         "card_rate": card_rate, "log_spend": log_spend, "bill_day": bill_day,
@@ -221,6 +244,7 @@ def build_customers(
             "overdraft_limit": pa.array(overdraft_cents / _CENTS),
             "opening_balance": pa.array(opening_cents / _CENTS),
             "is_mule": pa.array(is_mule),
+            "card_id": pa.array(state["card_id"]),
         }
     )
     return state, customers, accounts, people.report

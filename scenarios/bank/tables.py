@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
+from scipy.special import ndtri
 
 from rules.financial_crime import TYPOLOGIES
 from rules.oversampling import Oversampling
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
+from simulations.bits import keyed_uniform
 from simulations.roles import TableRoles
 
-__all__ = ["SCHEMAS", "COLUMN_DOCS", "ROLES", "transactions_batch"]
+__all__ = ["SCHEMAS", "COLUMN_DOCS", "CURRENCY", "ROLES", "ShardOutput", "transactions_batch"]
 
 _LABEL = pa.dictionary(pa.int8(), pa.string())  # small closed vocabularies
 _MONEY = pa.float64()
@@ -20,11 +24,13 @@ SCHEMAS = {
     "transactions": pa.schema([
         ("transaction_id", pa.int64()), ("timestamp", pa.timestamp("s")), ("type", _LABEL),
         ("amount", _MONEY), ("channel", _LABEL), ("status", _LABEL),
-        ("src_account", pa.int64()), ("dst_account", pa.int64()), ("merchant_id", pa.int64()),
+        ("currency", _LABEL), ("src_account", pa.int64()), ("dst_account", pa.int64()),
+        ("merchant_id", pa.int64()), ("mcc", pa.int16()), ("card_id", pa.int64()),
         ("src_balance_before", _MONEY), ("src_balance_after", _MONEY),
         ("dst_balance_before", _MONEY), ("dst_balance_after", _MONEY),
         ("is_fraud", pa.bool_()), ("is_laundering", pa.bool_()), ("fraud_type", _LABEL),
-        ("case_id", pa.int64()), ("sample_weight", pa.float64()),
+        ("case_id", pa.int64()), ("reported_at", pa.timestamp("s")),
+        ("sample_weight", pa.float64()),
     ]),
     "customers": pa.schema([
         ("customer_id", pa.int64()), ("first_name", pa.dictionary(pa.int32(), pa.string())),
@@ -36,11 +42,12 @@ SCHEMAS = {
     ]),
     "accounts": pa.schema([
         ("account_id", pa.int64()), ("customer_id", pa.int64()), ("overdraft_limit", _MONEY),
-        ("opening_balance", _MONEY), ("is_mule", pa.bool_()), ("closing_balance", _MONEY),
+        ("opening_balance", _MONEY), ("is_mule", pa.bool_()), ("card_id", pa.int64()),
+        ("closing_balance", _MONEY),
     ]),
     "merchants": pa.schema([
         ("merchant_id", pa.int64()), ("name", pa.string()), ("category", _LABEL),
-        ("region", _LABEL),
+        ("region", _LABEL), ("mcc", pa.int16()),
     ]),
 }  # fmt: skip
 """Arrow schema of every table the scenario writes. Money columns are dollars (float64
@@ -49,7 +56,10 @@ holding whole cents: compare after rounding to 2 decimals)."""
 COLUMN_DOCS = {
     "transactions": "one row per attempted transaction, declined ones included, in time "
     "order per shard; balances are the account's before/after this row (null for a side "
-    "outside the bank); sample_weight is 1/oversampling.factor on rows of crime cases, else 1",
+    "outside the bank); mcc is the merchant's ISO 18245 category code and card_id the "
+    "customer's debit card, on card payments; reported_at is when a labelled row's label "
+    "became known (null if after the run's end); sample_weight is 1/oversampling.factor on "
+    "rows of crime cases, else 1",
     "customers": "one row per customer, synthesised from census marginals (age band, sex, "
     "region, household-income band), with Faker names drawn consistently with sex",
     "accounts": "one current account per customer; closing_balance at the end of the run",
@@ -59,17 +69,22 @@ COLUMN_DOCS = {
 ROLES = {
     "transactions": TableRoles(
         labels=("is_fraud", "is_laundering", "fraud_type"), cases=("case_id",),
-        label_details=("sample_weight",),
+        label_details=("reported_at", "sample_weight"),
         entities=("src_account", "dst_account"), time="timestamp", event_type="type",
-        amounts=("amount",), identifiers=("transaction_id",), references=("merchant_id",),
+        amounts=("amount",), identifiers=("transaction_id", "card_id"),
+        references=("merchant_id",),
     ),
     "customers": TableRoles(entities=("customer_id",),
                             identifiers=("first_name", "last_name")),
     "accounts": TableRoles(labels=("is_mule",), entities=("account_id",),
-                           identifiers=("customer_id",)),
+                           identifiers=("customer_id", "card_id")),
     "merchants": TableRoles(entities=("merchant_id",), identifiers=("name",)),
 }  # fmt: skip
 """Column roles for ``synthsim audit`` and ``synthsim compare``."""
+
+CURRENCY = "USD"
+_PAYMENT = B.TRANSACTION_TYPES.index("PAYMENT")
+_CARD_CHANNELS = [B.CHANNELS.index(c) for c in ("card_present", "online")]
 
 _FAMILY_IS_FRAUD = np.array([False] + [t.family == "fraud" for t in TYPOLOGIES])
 _FAMILY_IS_LAUNDERING = np.array([False] + [t.family == "laundering" for t in TYPOLOGIES])
@@ -80,41 +95,82 @@ def _codes(values: np.ndarray, names, mask=None) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), pa.string()))
 
 
-def transactions_batch(
-    out: np.ndarray, n: int, account_id: np.ndarray, shard: int, first_row: int, epoch_s: int,
-    oversampling: Oversampling,
-) -> pa.RecordBatch:
-    """Convert ``out[:, :n]`` (see :mod:`scenarios.bank.kernels`) to a record batch.
+@dataclass(frozen=True)
+class ShardOutput:
+    """What turns a shard's kernel rows into transactions, besides the rows themselves.
 
-    Parameters
+    Attributes
     ----------
-    account_id : int64 array, shape (n_customers_in_shard,)
-        Account number of each local customer row.
-    shard, first_row : int
-        Transaction ids are ``shard * 2**32 + first_row + i``: unique across shards and
-        independent of how many workers ran.
-    epoch_s : int
-        Unix time in seconds of the run's first midnight.
+    account_id, card_id : int64 arrays, shape (n_customers_in_shard,)
+        Account and debit-card number of each local customer row.
+    merchant_mcc : int16 array, shape (n_merchants,)
+        ISO 18245 code of each merchant row.
+    shard : int
+        Transaction ids are ``shard * 2**32 + row``: unique across shards and independent
+        of how many workers ran.
+    epoch_s, end_s : int
+        Unix times in seconds of the run's first midnight and of its end.
+    seed : int
+        Root seed; a case's report delay is drawn from it and the case id alone.
     oversampling : Oversampling
         Gives the rows of crime cases their ``sample_weight``.
+    report_delay : dict
+        Log-normal delay before a label is known, per family (``fraud``, ``laundering``):
+        ``(median days, sigma of log)``.
     """
+
+    account_id: np.ndarray
+    card_id: np.ndarray
+    merchant_mcc: np.ndarray
+    shard: int
+    epoch_s: int
+    end_s: int
+    seed: int
+    oversampling: Oversampling
+    report_delay: dict[str, tuple[float, float]]
+
+    def reported_at(self, case: np.ndarray, seconds: np.ndarray, laundering: np.ndarray,
+                    ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Unix seconds when each labelled row's label is known, and where it is not yet
+        (after the run's end, or no case). Every row of a case waits the same delay."""
+        (fraud_median, fraud_sigma) = self.report_delay["fraud"]
+        (laundering_median, laundering_sigma) = self.report_delay["laundering"]
+        median = np.where(laundering, laundering_median, fraud_median)
+        sigma = np.where(laundering, laundering_sigma, fraud_sigma)
+        u = keyed_uniform(self.seed, "report-delay", np.maximum(case, 0))
+        delay_days = median * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
+        at = seconds + np.round(delay_days * 86400).astype(np.int64)
+        return at, (case < 0) | (at > self.end_s)
+
+
+def transactions_batch(out: np.ndarray, n: int, first_row: int, shard: ShardOutput,
+                       ) -> pa.RecordBatch:  # fmt: skip
+    """Convert ``out[:, :n]`` (see :mod:`scenarios.bank.kernels`) to a record batch; its
+    rows are numbered from ``first_row`` within the shard."""
     o = out[:, :n]
     src, dst, merchant, ftype = o[K.O_SRC], o[K.O_DST], o[K.O_MERCH], o[K.O_FTYPE]
-    src_out, dst_out = src < 0, dst < 0
+    src_out, dst_out, no_merchant = src < 0, dst < 0, merchant < 0
+    on_card = (o[K.O_TYPE] == _PAYMENT) & np.isin(o[K.O_CHAN], _CARD_CHANNELS) & ~src_out
+    seconds = o[K.O_T] + shard.epoch_s
+    case = np.where(o[K.O_CASE] < 0, -1, o[K.O_CASE] + (shard.shard << 32))
+    reported, unknown = shard.reported_at(case, seconds, _FAMILY_IS_LAUNDERING[ftype])
 
     def money(values, mask=None):
         return pa.array(values / 100.0, mask=mask)
 
     columns = [
-        pa.array(np.arange(first_row, first_row + n, dtype=np.int64) + (shard << 32)),
-        pa.array(o[K.O_T] + epoch_s, type=pa.timestamp("s")),
+        pa.array(np.arange(first_row, first_row + n, dtype=np.int64) + (shard.shard << 32)),
+        pa.array(seconds, type=pa.timestamp("s")),
         _codes(o[K.O_TYPE], B.TRANSACTION_TYPES),
         money(o[K.O_AMOUNT]),
         _codes(o[K.O_CHAN], B.CHANNELS),
         _codes(o[K.O_STATUS], B.STATUSES),
-        pa.array(account_id[np.where(src_out, 0, src)], mask=src_out),
-        pa.array(account_id[np.where(dst_out, 0, dst)], mask=dst_out),
-        pa.array(merchant + 1, mask=merchant < 0),
+        _codes(np.zeros(n), (CURRENCY,)),
+        pa.array(shard.account_id[np.where(src_out, 0, src)], mask=src_out),
+        pa.array(shard.account_id[np.where(dst_out, 0, dst)], mask=dst_out),
+        pa.array(merchant + 1, mask=no_merchant),
+        pa.array(shard.merchant_mcc[np.where(no_merchant, 0, merchant)], mask=no_merchant),
+        pa.array(shard.card_id[np.where(on_card, src, 0)], mask=~on_card),
         money(o[K.O_SRC_BEFORE], src_out),
         money(o[K.O_SRC_AFTER], src_out),
         money(o[K.O_DST_BEFORE], dst_out),
@@ -122,7 +178,8 @@ def transactions_batch(
         pa.array(_FAMILY_IS_FRAUD[ftype]),
         pa.array(_FAMILY_IS_LAUNDERING[ftype]),
         _codes(np.maximum(ftype - 1, 0), [t.name for t in TYPOLOGIES], ftype == 0),
-        pa.array(o[K.O_CASE] + (shard << 32), mask=o[K.O_CASE] < 0),
-        pa.array(oversampling.weights(ftype > 0)),
+        pa.array(case, mask=case < 0),
+        pa.array(reported, type=pa.timestamp("s"), mask=unknown),
+        pa.array(shard.oversampling.weights(ftype > 0)),
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMAS["transactions"])
