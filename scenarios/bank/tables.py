@@ -135,11 +135,13 @@ class ShardOutput:
         (after the run's end, or no case). Every row of a case waits the same delay."""
         (fraud_median, fraud_sigma) = self.report_delay["fraud"]
         (laundering_median, laundering_sigma) = self.report_delay["laundering"]
-        median = np.where(laundering, laundering_median, fraud_median)
-        sigma = np.where(laundering, laundering_sigma, fraud_sigma)
-        u = keyed_uniform(self.seed, "report-delay", np.maximum(case, 0))
+        rows = np.flatnonzero(case >= 0)  # few: only they draw
+        median = np.where(laundering[rows], laundering_median, fraud_median)
+        sigma = np.where(laundering[rows], laundering_sigma, fraud_sigma)
+        u = keyed_uniform(self.seed, "report-delay", case[rows])
         delay_days = median * np.exp(sigma * ndtri(np.clip(u, 1e-12, 1 - 1e-12)))
-        at = seconds + np.round(delay_days * 86400).astype(np.int64)
+        at = np.zeros(len(case), dtype=np.int64)
+        at[rows] = seconds[rows] + np.round(delay_days * 86400).astype(np.int64)
         return at, (case < 0) | (at > self.end_s)
 
 
