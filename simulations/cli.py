@@ -350,12 +350,12 @@ def audit_command(source, table, time_column, min_precision, min_recall, min_pos
 
     from calibration.fidelity import audit
     from calibration.fidelity.console import print_audit
+    from calibration.fidelity.sources import labelled_tables
 
     roles = _roles(time_column, **roles)
     tables = [table]
     if table is None and is_dataset(source) and not roles.labels:
-        manifest = read_manifest(source)
-        tables = [t for t, r in manifest.get("roles", {}).items() if r.get("labels")] or [None]
+        tables = labelled_tables(source) or [None]
     reports = []
     for name in tables:
         report = audit(source, name, roles=roles, min_precision=min_precision,

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from calibration.fidelity.metrics import numeric_values
 from calibration.fidelity.sources import Table, column_kind
 
 __all__ = ["Feature", "behavioural_features", "entity_codes", "identifier_features",
@@ -68,10 +69,7 @@ def _categorical(name: str, series: pd.Series, derived: bool = False) -> Feature
 
 def _seconds(series: pd.Series) -> np.ndarray:
     """Seconds since the Unix epoch as float64 (NaN where missing)."""
-    values = series.astype("datetime64[ns]")
-    out = values.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
-    out[values.isna().to_numpy()] = np.nan
-    return out
+    return numeric_values(series) / 1e9
 
 
 def _render_time(value: float) -> str:

@@ -16,13 +16,10 @@ from simulations.errors import ConfigError
 from simulations.eventlog import is_dataset
 from simulations.roles import TableRoles
 
-__all__ = ["Source", "Table", "column_kind", "load"]
+__all__ = ["Source", "Table", "column_kind", "labelled_tables", "load"]
 
 Source = str | os.PathLike[str] | pd.DataFrame
 """A dataset folder, a ``.parquet``/``.csv`` file, or a DataFrame."""
-
-KINDS = ("numeric", "datetime", "categorical", "boolean")
-
 
 @dataclass(frozen=True)
 class Table:
@@ -55,8 +52,7 @@ def column_kind(series: pd.Series) -> str:
     return "categorical"
 
 
-def _dataset_roles(dataset: Path, table: str) -> TableRoles:
-    manifest = read_manifest(dataset)
+def _dataset_roles(manifest: dict, table: str) -> TableRoles:
     recorded = manifest.get("roles")
     if recorded is not None:
         return TableRoles.from_dict(recorded.get(table, {}))
@@ -68,6 +64,12 @@ def _dataset_roles(dataset: Path, table: str) -> TableRoles:
         return TableRoles()
 
 
+def labelled_tables(dataset: str | os.PathLike[str]) -> list[str]:
+    """The tables of a dataset whose roles name labels, in manifest order."""
+    manifest = read_manifest(dataset)
+    return [t for t in manifest["tables"] if _dataset_roles(manifest, t).labels]
+
+
 def _pick_table(dataset: Path, table: str | None, prefer_labelled: bool) -> str:
     manifest = read_manifest(dataset)
     tables = list(manifest["tables"])
@@ -77,7 +79,7 @@ def _pick_table(dataset: Path, table: str | None, prefer_labelled: bool) -> str:
                               f"{', '.join(tables)}.")  # fmt: skip
         return table
     if prefer_labelled:
-        tables = [t for t in tables if _dataset_roles(dataset, t).labels] or tables
+        tables = [t for t in tables if _dataset_roles(manifest, t).labels] or tables
     return max(tables, key=lambda t: manifest["tables"][t]["rows"])
 
 
@@ -113,7 +115,7 @@ def load(
         if is_dataset(path):
             table = _pick_table(path, table, prefer_labelled)
             frame, name = read_table(path, table), f"{path}:{table}"
-            recorded = _dataset_roles(path, table)
+            recorded = _dataset_roles(read_manifest(path), table)
         elif path.is_file() and path.suffix.lower() in (".parquet", ".csv"):
             if table is not None:
                 raise ConfigError(f"--table applies to datasets, and {path} is a file.")
