@@ -33,6 +33,11 @@ class _Group(click.Group):
             ctx.exit(_EXIT_ERROR)
 
 
+def _require_dataset(dataset: Path) -> None:
+    if not is_dataset(dataset):
+        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="synthsim")
 def cli() -> None:
@@ -143,8 +148,7 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engin
 )
 def plot(dataset: Path, out: Path | None) -> None:
     """Draw an overview figure of DATASET (written by 'synthsim run') as a PNG."""
-    if not is_dataset(dataset):
-        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+    _require_dataset(dataset)
     manifest = read_manifest(dataset)
     figure = get_scenario(manifest["scenario"]).overview_figure(dataset)
     out = out or dataset.with_name(f"{dataset.name}-overview.png")
@@ -234,8 +238,7 @@ def export_xes(dataset: Path, table: str | None, out: Path | None) -> None:  # f
     from simulations.datasets import read_table
     from simulations.xes import write_xes
 
-    if not is_dataset(dataset):
-        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+    _require_dataset(dataset)
     tables = read_manifest(dataset)["tables"]
     required = {"case:concept:name", "concept:name", "time:timestamp"}
     logs = [n for n, t in tables.items() if required <= {c["name"] for c in t["schema"]}]
@@ -254,8 +257,7 @@ def _export_table(fmt: str, dataset: Path, out: Path | None, overwrite: bool) ->
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    if not is_dataset(dataset):
-        raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
+    _require_dataset(dataset)
     out = out or dataset.with_name(f"{dataset.name}-{fmt}.csv")
     if out.exists() and not overwrite:
         raise OutputError(f"{out} already exists; pass --overwrite to replace it.")
