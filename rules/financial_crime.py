@@ -4,6 +4,11 @@ The patterns follow the typologies described by FATF ("Money Laundering Using Ne
 Methods", 2010; "Professional Money Laundering", 2018) and those used by the AMLSim and
 PaySim generators: account takeover with a mule cash-out, stolen-card bursts, card testing,
 and the laundering shapes fan-in, fan-out, cycle and structuring below a reporting threshold.
+Criminals use the same rails as everyone: ATM withdrawals are whole $20 notes within the
+card's daily limit (so mules pass the rest on by transfer), branch deposits wait for opening
+hours, and card testers use merchants where small payments are common. Each step also says
+how a case that mimics ordinary behaviour paces itself (``mimic_delay``, ``mimic_repeat``):
+like the ordinary activity it passes for.
 Amounts are in currency units; delays in seconds.
 """
 
@@ -31,7 +36,9 @@ FRAUD_TYPOLOGIES = (
             Step("victim", "hub", "TRANSFER", "online", ("balance_fraction", 0.6, 0.95),
                  delay=(0, 600)),
             Step("hub", "external", "CASH_OUT", "atm", ("balance_fraction", 0.9, 1.0),
-                 delay=(1 * _HOUR, 6 * _HOUR)),
+                 delay=(1 * _HOUR, 6 * _HOUR), mimic_delay=(_DAY, 3 * _DAY)),
+            Step("hub", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
+                 delay=(1 * _HOUR, 12 * _HOUR), mimic_delay=(_DAY, 5 * _DAY)),
         ),
         start=_NIGHT,
     ),
@@ -40,7 +47,8 @@ FRAUD_TYPOLOGIES = (
         "fraud",
         steps=(
             Step("victim", "merchant_high", "PAYMENT", "card_present",
-                 ("lognormal", 250.0, 0.6), delay=(120, 1200), repeat=(4, 12)),
+                 ("lognormal", 250.0, 0.6), delay=(120, 1200), repeat=(4, 12),
+                 mimic_delay=(180, 1500), mimic_repeat=(3, 8)),
         ),
         start=_ANYTIME,
     ),
@@ -48,8 +56,8 @@ FRAUD_TYPOLOGIES = (
         "card_testing",
         "fraud",
         steps=(
-            Step("victim", "merchant", "PAYMENT", "online", ("uniform", 0.5, 2.0),
-                 delay=(5, 120), repeat=(10, 30)),
+            Step("victim", "merchant_small", "PAYMENT", "online", ("uniform", 0.5, 2.0),
+                 delay=(5, 120), repeat=(10, 30), mimic_delay=(5, 180), mimic_repeat=(3, 30)),
             Step("victim", "merchant_high", "PAYMENT", "online", ("lognormal", 400.0, 0.5),
                  delay=(300, 3600)),
         ),
@@ -63,11 +71,11 @@ LAUNDERING_TYPOLOGIES = (
         "laundering",
         steps=(
             Step("external", "member", "CASH_IN", "branch", ("threshold_fraction", 0.3, 0.9),
-                 delay=(600, 2 * _HOUR)),
+                 delay=(600, 2 * _HOUR), mimic_delay=(_DAY, 3 * _DAY)),
             Step("member", "hub", "TRANSFER", "online", ("received_fraction", 0.9, 0.98),
-                 delay=(_HOUR, _DAY)),
+                 delay=(_HOUR, _DAY), mimic_delay=(_DAY, 4 * _DAY)),
             Step("hub", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
-                 delay=(_HOUR, _DAY)),
+                 delay=(_HOUR, _DAY), mimic_delay=(_DAY, 4 * _DAY)),
         ),
         start=_BRANCH,
         ring=(5, 12),
@@ -78,9 +86,11 @@ LAUNDERING_TYPOLOGIES = (
         steps=(
             Step("external", "hub", "TRANSFER", "online", ("uniform", 20_000.0, 80_000.0)),
             Step("hub", "member", "TRANSFER", "online", ("received_split", 0.85, 0.95),
-                 delay=(600, 6 * _HOUR)),
+                 delay=(600, 6 * _HOUR), mimic_delay=(_DAY, 4 * _DAY)),
             Step("member", "external", "CASH_OUT", "atm", ("received_fraction", 0.9, 1.0),
-                 delay=(_HOUR, _DAY)),
+                 delay=(_HOUR, _DAY), mimic_delay=(_DAY, 3 * _DAY)),
+            Step("member", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
+                 delay=(_HOUR, _DAY), mimic_delay=(_DAY, 3 * _DAY)),
         ),
         start=_BRANCH,
         ring=(5, 12),
@@ -92,7 +102,7 @@ LAUNDERING_TYPOLOGIES = (
             Step("external", "first_member", "CASH_IN", "branch",
                  ("threshold_fraction", 0.5, 0.95)),
             Step("member", "next_member", "TRANSFER", "online", ("received_fraction", 0.95, 0.99),
-                 delay=(_HOUR, _DAY)),
+                 delay=(_HOUR, _DAY), mimic_delay=(_DAY, 5 * _DAY)),
         ),
         start=_BRANCH,
         ring=(3, 6),
@@ -102,9 +112,9 @@ LAUNDERING_TYPOLOGIES = (
         "laundering",
         steps=(
             Step("external", "hub", "CASH_IN", "branch", ("threshold_fraction", 0.85, 0.99),
-                 delay=(2 * _HOUR, 30 * _HOUR), repeat=(3, 8)),
+                 delay=(2 * _HOUR, 30 * _HOUR), repeat=(3, 8), mimic_delay=(_DAY, 4 * _DAY)),
             Step("hub", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
-                 delay=(_HOUR, 2 * _DAY)),
+                 delay=(_HOUR, 2 * _DAY), mimic_delay=(_DAY, 5 * _DAY)),
         ),
         start=_BRANCH,
     ),

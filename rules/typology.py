@@ -11,8 +11,8 @@ Roles
     ``external`` (outside the bank), ``victim`` (an ordinary customer), ``hub`` (a mule
     account), ``member`` (each ring member in turn), ``next_member`` (the following ring
     member, wrapping round: a cycle), ``first_member`` (ring member 0, once),
-    ``merchant`` (any merchant), ``merchant_high``
-    (a merchant in a high-value category).
+    ``merchant`` (any merchant), ``merchant_high`` (a merchant in a high-value category),
+    ``merchant_small`` (a merchant where small payments are common).
 Amount rules, with parameters ``(a, b)``
     ``lognormal`` (median a, log-sd b, currency units); ``uniform`` (a..b currency units);
     ``balance_fraction`` (a..b of the source's positive balance when it settles);
@@ -42,7 +42,7 @@ __all__ = [
 
 ROLES = (
     "external", "victim", "hub", "member", "next_member", "first_member", "merchant",
-    "merchant_high",
+    "merchant_high", "merchant_small",
 )  # fmt: skip
 AMOUNT_RULES = (
     "lognormal",
@@ -56,6 +56,7 @@ _ACCOUNT_ROLES = {"victim", "hub", "member", "next_member", "first_member"}
 STEP_FIELDS = (
     "src", "dst", "type", "channel", "rule", "a", "b",
     "delay_lo", "delay_hi", "repeat_lo", "repeat_hi", "per_member",
+    "mimic_delay_lo", "mimic_delay_hi", "mimic_repeat_lo", "mimic_repeat_hi",
 )  # fmt: skip
 """Column order of the compiled step table (one row per step)."""
 
@@ -82,6 +83,10 @@ class Step:
     repeat : tuple of (int, int)
         How many times the step occurs, drawn uniformly (inclusive). Ignored for steps
         that run once per ring member.
+    mimic_delay, mimic_repeat : tuple, optional
+        ``delay`` and ``repeat`` of a case that mimics ordinary behaviour: those of the
+        ordinary activity the step passes for (a shopping trip, a burst of in-app
+        payments, business flows days apart). Default: ``delay`` and ``repeat``.
     """
 
     src: str
@@ -91,6 +96,8 @@ class Step:
     amount: tuple[str, float, float]
     delay: tuple[float, float] = (0.0, 0.0)
     repeat: tuple[int, int] = (1, 1)
+    mimic_delay: tuple[float, float] | None = None
+    mimic_repeat: tuple[int, int] | None = None
 
     @property
     def per_member(self) -> bool:
@@ -206,7 +213,8 @@ def compile_typologies(
                 ROLES.index(step.src), ROLES.index(step.dst), type_codes[step.type],
                 channel_codes[step.channel], AMOUNT_RULES.index(rule), a, b,
                 step.delay[0], step.delay[1], step.repeat[0], step.repeat[1],
-                float(step.per_member),
+                float(step.per_member), *(step.mimic_delay or step.delay),
+                *(step.mimic_repeat or step.repeat),
             ])  # fmt: skip
         family = 0 if typology.family == "fraud" else 1
         bounds.append([first, len(rows), typology.ring[0], typology.ring[1], family])

@@ -49,10 +49,10 @@ def _stored_arrow_schema(pf: pq.ParquetFile) -> pa.Schema | None:
         return None
 
 
-def _read_parquet_part(path: Path) -> pa.Table:
+def _read_parquet_part(path: Path, columns: list[str] | None = None) -> pa.Table:
     """Read one Parquet part, restoring timestamp units Parquet cannot store (seconds)."""
     pf = pq.ParquetFile(path)
-    table = pf.read()
+    table = pf.read(columns=columns)
     stored = _stored_arrow_schema(pf)
     if stored is None:
         return table
@@ -66,7 +66,8 @@ def _read_parquet_part(path: Path) -> pa.Table:
     return table
 
 
-def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
+def read_table(dataset: str | os.PathLike[str], table: str,
+               columns: list[str] | None = None) -> pd.DataFrame:
     """Read all part files of one table, in part order, into one DataFrame.
 
     Parameters
@@ -75,6 +76,8 @@ def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
         Dataset folder.
     table : str
         Table name.
+    columns : list of str, optional
+        Read only these columns (all by default).
 
     Returns
     -------
@@ -107,9 +110,10 @@ def read_table(dataset: str | os.PathLike[str], table: str) -> pd.DataFrame:
     if len({ext for _, ext, _ in parts}) > 1:
         raise ValueError(f"table folder {_show(folder)} mixes parquet and csv part files")
     parts.sort()
-    convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                   include_columns=columns)
     tables = [
-        _read_parquet_part(path)
+        _read_parquet_part(path, columns)
         if ext == "parquet"
         else pacsv.read_csv(path, convert_options=convert)
         for _, ext, path in parts

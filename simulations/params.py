@@ -22,7 +22,8 @@ from typing import Any
 
 from simulations.errors import ConfigError
 
-__all__ = ["KINDS", "Interval", "Options", "Param", "Section", "validate_value"]
+__all__ = ["KINDS", "Interval", "Options", "Param", "Section", "validate_value",
+           "validate_section"]
 
 KINDS: tuple[str, ...] = ("int", "float", "str", "bool", "date")
 """The parameter kinds a :class:`Param` may declare."""
@@ -324,3 +325,20 @@ def validate_value(owner: str, name: str, param: Param, value: Any) -> Any:
             f"The {name!r} parameter of {owner} must be {_expectation(param)}. "
             f"Got {value!r} instead."
         ) from None
+
+
+def validate_section(owner: str, section: str, schema: dict[str, Param], values: dict[str, Any],
+                     defaults: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """Validate one config section given directly to an API (not through a config file):
+    unknown keys are refused with the valid ones named, missing keys take ``defaults``.
+
+    Returns
+    -------
+    dict
+        Every key of ``schema``, normalised by :func:`validate_value`.
+    """
+    if unknown := sorted(set(values) - set(schema)):
+        raise ConfigError(f"Unknown key {', '.join(map(repr, unknown))} in [{section}] of "
+                          f"{owner}; valid keys: {', '.join(schema)}.")  # fmt: skip
+    return {key: validate_value(owner, f"{section}.{key}", param, values.get(key, defaults[key]))
+            for key, param in schema.items()}  # fmt: skip

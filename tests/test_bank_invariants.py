@@ -63,14 +63,47 @@ def test_every_approved_row_reconciles(tx):
     assert (dst.dst_balance_before_c + dst.amount_c == dst.dst_balance_after_c).all()
 
 
+def _atm(tx):
+    """ATM withdrawals with their day and the cents the account took out earlier that day."""
+    atm = tx[(tx.type == "CASH_OUT") & (tx.channel == "atm")].copy()
+    atm["day"] = atm.timestamp.dt.floor("D")
+    approved = atm.amount_c.where(atm.status == "approved", 0)
+    atm["taken_before"] = approved.groupby([atm.src_account, atm.day]).cumsum() - approved
+    return atm
+
+
 def test_declined_rows_move_no_money_and_were_unaffordable(tx, accounts):
     declined = tx[tx.status == "declined"]
     assert len(declined) > 100
     assert (declined.src_balance_before_c == declined.src_balance_after_c).all()
     to_account = declined[declined.dst_account.notna()]
     assert (to_account.dst_balance_before_c == to_account.dst_balance_after_c).all()
-    limit = declined.src_account.map(accounts.set_index("account_id").overdraft_limit)
-    assert (declined.amount_c > declined.src_balance_before_c + cents(limit)).all()
+    by_account = accounts.set_index("account_id")
+    unaffordable = declined.amount_c > declined.src_balance_before_c + cents(
+        declined.src_account.map(by_account.overdraft_limit))
+    atm = _atm(tx)
+    atm = atm[atm.status == "declined"]
+    over_limit = atm.taken_before + atm.amount_c > cents(atm.src_account.map(
+        by_account.atm_daily_limit))  # fmt: skip
+    assert (unaffordable | over_limit.reindex(declined.index, fill_value=False)).all()
+
+
+def test_every_atm_withdrawal_obeys_the_atm(tx, accounts):
+    """Whole $20 notes within the card's daily limit, whoever withdraws: crime included."""
+    atm = _atm(tx)
+    assert (atm.amount_c % 2_000 == 0).all() and (atm.amount_c >= 2_000).all()
+    limit = cents(atm.src_account.map(accounts.set_index("account_id").atm_daily_limit))
+    approved = atm[atm.status == "approved"]
+    assert (approved.taken_before + approved.amount_c <= limit[approved.index]).all()
+    assert atm.case_id.notna().sum() > 50  # criminals' cash-outs are among them
+    assert ((atm.amount_c == limit) & atm.case_id.notna()).sum() > 10  # ... cut to the limit
+
+
+def test_branch_rows_fall_in_opening_hours(tx):
+    branch = tx[tx.channel == "branch"]
+    assert branch.case_id.notna().sum() > 50
+    assert branch.timestamp.dt.hour.between(9, 16).all()
+    assert (branch.timestamp.dt.weekday != 6).all()
 
 
 def _ledger(tx):
@@ -160,19 +193,20 @@ def test_unlabelled_rows_have_no_case(tx):
 
 
 def test_typology_shapes(tx):
+    """Shapes every case has, whether it mimics ordinary activity or not (the signature
+    amounts are checked against the rules in ``test_bank_reference``)."""
     cases = tx[tx.fraud_type.notna()].groupby("case_id")
     shape = cases.agg(kind=("fraud_type", "first"), n=("transaction_id", "size"),
                       types=("type", lambda s: set(s)))  # fmt: skip
     ato = shape[shape.kind == "account_takeover"]
-    assert (ato.n <= 2).all() and ato.types.map(lambda t: t <= {"TRANSFER", "CASH_OUT"}).all()
+    assert (ato.n <= 3).all() and ato.types.map(lambda t: t <= {"TRANSFER", "CASH_OUT"}).all()
     assert shape[shape.kind == "stolen_card_burst"].n.between(1, 12).all()
     assert shape[shape.kind == "card_testing"].n.between(1, 31).all()
     small = tx[(tx.fraud_type == "card_testing") & (tx.amount <= 2.0)]
-    assert len(small) > 0.8 * (tx.fraud_type == "card_testing").sum() * 10 / 11
-    threshold = 10_000.0
-    deposits = tx[(tx.fraud_type == "structuring") & (tx.type == "CASH_IN")]
-    assert len(deposits) > 0 and (deposits.amount < threshold).all()
-    assert (deposits.amount >= 0.85 * threshold).all()
+    assert len(small) > 0.3 * (tx.fraud_type == "card_testing").sum()
+    deposits = tx[tx.fraud_type.isin(["structuring", "cycle", "fan_in"]) & (tx.type == "CASH_IN")]
+    assert len(deposits) > 50 and (deposits.amount < 10_000.0).all()  # below the CTR threshold
+    assert (deposits.channel == "branch").all()
 
 
 def test_ids_and_names_carry_no_label_information(tx, accounts, dataset):

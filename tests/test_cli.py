@@ -38,7 +38,7 @@ LABELLED = SMALL + [
     "laundering.cycle=2",
     "laundering.structuring=3",
 ]
-TABLES = ("transactions", "customers", "accounts", "merchants")
+TABLES = ("transactions", "customers", "accounts", "merchants", "sessions", "alerts")
 MONEY_KEYS = (
     "money.opening_cents",
     "money.closing_cents",

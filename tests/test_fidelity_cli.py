@@ -55,33 +55,30 @@ def _one_error_line(result, *fragments):
 
 def test_audit_covers_every_labelled_table_and_strict_fails_on_flags(audited):
     result, report = audited
-    assert result.exit_code == 1  # --strict: the bank of today has tells
-    assert [r["table"].rsplit(":", 1)[1] for r in report["reports"]] == ["accounts",
-                                                                          "transactions"]
-    assert "shortcut rules flagged" in result.stdout
+    flagged = any(r["flagged"] for table in report["reports"] for r in table["shortcuts"])
+    assert result.exit_code == (1 if flagged else 0)  # --strict
+    assert [r["table"].rsplit(":", 1)[1] for r in report["reports"]] == [
+        "accounts", "sessions", "transactions"]  # fmt: skip
     assert "learnability" in result.stdout and "leakage" in result.stdout
 
 
 def _flagged(report, feature, stratum, label):
-    transactions = report["reports"][1]
+    transactions = report["reports"][2]
     return [r for r in transactions["shortcuts"] if r["flagged"] and r["feature"] == feature
             and r["stratum"] == stratum and r["label"] == label]  # fmt: skip
 
 
-def test_audit_reports_the_bank_tells_that_issue_9_removes(audited):
-    # These are the tells found by hand on the bank of today; once the bank scenario is
-    # made realistic this test must turn into "nothing is flagged".
+def test_audit_no_longer_finds_the_tells_of_the_old_bank(audited):
+    # Found by hand on the bank before issue 9: crime alone at night, in cents at the ATM,
+    # and with outside parties; a model separated fraud and laundering almost perfectly.
     _, report = audited
-    night = _flagged(report, "hour of day", "type = CASH_OUT", "fraud_type")
-    assert any("03h" in r["rule"] and r["precision"] == 1.0 for r in night)
-    cents = _flagged(report, "amount roundness", "type = CASH_OUT", "fraud_type")
-    assert any("not a whole unit" in r["rule"] for r in cents)
-    outside = _flagged(report, "src_account / dst_account present", "type = TRANSFER",
-                       "is_laundering")  # fmt: skip
-    assert outside and all("only" in r["rule"] and r["precision"] == 1.0 for r in outside)
-    learn = {r["label"]: r["roc_auc"] for r in report["reports"][1]["learnability"]
+    assert not _flagged(report, "hour of day", "type = CASH_OUT", "fraud_type")
+    assert not _flagged(report, "amount roundness", "type = CASH_OUT", "fraud_type")
+    assert not _flagged(report, "src_account / dst_account present", "type = TRANSFER",
+                        "is_laundering")  # fmt: skip
+    learn = {r["label"]: r["roc_auc"] for r in report["reports"][2]["learnability"]
              if r["value"] == "True"}  # fmt: skip
-    assert learn["is_fraud"] > 0.98 and learn["is_laundering"] > 0.98
+    assert learn["is_fraud"] < 0.98
 
 
 def test_audit_with_labels_shuffled_flags_nothing(bank, tmp_path):

@@ -102,6 +102,7 @@ def test_guided_draws_equal_a_full_search():
 def test_kernel_code_names_cover_the_code_indices():
     from scenarios.bank import kernels as K
 
-    assert K.TRANSFER_HOURS == len(K.CODE_NAMES) - 1
+    assert K.DAY_HOURS == len(K.CODE_NAMES) - 1
+    assert K.CODE_NAMES[K.BRANCH_HOURS] == "opening_hours"
     assert K.CODE_NAMES[K.SALARY] == "SALARY" and K.CODE_NAMES[K.MOBILE] == "mobile"
     assert K.CODE_NAMES[K.BILL_HOURS] == "overnight"

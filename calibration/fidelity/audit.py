@@ -82,8 +82,11 @@ class AuditReport:
     learnability : pandas.DataFrame
         Per label value: ``positives`` (labelled rows), ``labelled_groups`` (independent units
         among them: entities joined through cases), ``prevalence``, ``roc_auc`` with
-        ``roc_auc_low`` and ``roc_auc_high``, ``pr_auc`` (at the table's prevalence) and
-        ``recall_at_fpr_<rate>``.
+        ``roc_auc_low`` and ``roc_auc_high``, ``pr_auc`` (at the table's prevalence),
+        ``recall_at_fpr_<rate>``, and ``roc_auc_within_types`` (with its interval): the
+        ROC-AUC among rows of the event types the value occurs in, the detection problem
+        left after the obvious filter (a laundering typology made of transfers and cash
+        stands out from card payments by its type alone).
     leakage : pandas.DataFrame
         Per label value: ``roc_auc`` of the identifier-only model, its interval, and ``leak``
         (the interval lies above 0.5).
@@ -142,6 +145,11 @@ def _strata(table: Table) -> list[Stratum]:
     if len(uniques) > MAX_STRATA:
         return everything
     return everything + [Stratum(f"{column} = {u}", codes == i) for i, u in enumerate(uniques)]
+
+
+def _event_type_codes(table: Table) -> np.ndarray | None:
+    column = table.roles.event_type
+    return None if column is None else pd.factorize(table.frame[column])[0]
 
 
 def _shuffle_labels(table: Table, rng: np.random.Generator) -> Table:
@@ -238,7 +246,8 @@ def audit(
                                      stream(seed, 0, "audit-sample"))  # fmt: skip
         groups = linked_groups(entity, frame, loaded.roles.cases)[rows]
         sample = ModelRows.build(models, rows, weights, groups, settings["folds"], seed)
-        learn = evaluate(features, models, sample, seed, "audit-behaviour", advance)
+        learn = evaluate(features, models, sample, seed, "audit-behaviour", advance,
+                         event_types=_event_type_codes(loaded))
         sampled = Table(frame.iloc[rows].reset_index(drop=True), loaded.roles, loaded.name)
         identifiers = identifier_features(sampled, stream(seed, 0, "audit-identifiers"))
         leak = evaluate(identifiers, models, sample, seed, "audit-identifiers", advance,
@@ -273,4 +282,9 @@ def _metric_row(evaluation: Evaluation, z: float) -> dict[str, Any]:
     }  # fmt: skip
     for rate, recall in metrics.recall_at_fpr.items():
         row[f"recall_at_fpr_{rate:g}"] = recall
+    within = evaluation.within_types or metrics
+    half = z * within.roc_auc_sd
+    row |= {"roc_auc_within_types": within.roc_auc,
+            "roc_auc_within_types_low": max(0.0, within.roc_auc - half),
+            "roc_auc_within_types_high": min(1.0, within.roc_auc + half)}  # fmt: skip
     return row

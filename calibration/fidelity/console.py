@@ -17,8 +17,9 @@ def _label(row) -> str:
     return row.label if row.value == "True" else f"{row.label}={row.value}"
 
 
-def _interval(row) -> str:
-    return f"{row.roc_auc:.3f} [{row.roc_auc_low:.3f}, {row.roc_auc_high:.3f}]"
+def _interval(row, metric: str = "roc_auc") -> str:
+    value, low, high = (getattr(row, metric + end) for end in ("", "_low", "_high"))
+    return f"{value:.3f} [{low:.3f}, {high:.3f}]"
 
 
 def _rules_table(title: str, rules: pd.DataFrame) -> RichTable:
@@ -61,13 +62,15 @@ def print_audit(report: AuditReport, console: Console | None = None, show: int =
                                  "(ROC-AUC with simultaneous 95% interval)"),
                       title_justify="left")  # fmt: skip
     rates = [c for c in report.learnability.columns if c.startswith("recall_at_fpr_")]
-    for column in ("label", "rows", "groups", "prevalence", "ROC-AUC", "PR-AUC",
+    for column in ("label", "rows", "groups", "prevalence", "ROC-AUC",
+                   "ROC-AUC within its event types", "PR-AUC",
                    *(f"recall at {float(c.rsplit('_', 1)[1]):.1%} FPR" for c in rates)):
         learn.add_column(column, justify="left" if column == "label" else "right")
     for row, recalls in zip(report.learnability.itertuples(),
                             report.learnability[rates].to_numpy(), strict=True):
         learn.add_row(Text(_label(row)), f"{row.positives:,}", f"{row.labelled_groups:,}",
-                      f"{row.prevalence:.4%}", _interval(row), f"{row.pr_auc:.3f}",
+                      f"{row.prevalence:.4%}", _interval(row),
+                      _interval(row, "roc_auc_within_types"), f"{row.pr_auc:.3f}",
                       *(f"{r:.3f}" for r in recalls))  # fmt: skip
     console.print(learn)
     leak = RichTable(title=Text("leakage: the same model on identifiers alone (chance is 0.5)"),

@@ -50,6 +50,10 @@ class Evaluation:
     positives: int
     prevalence: float
     metrics: RankingMetrics
+    within_types: RankingMetrics | None = None
+    """The same scores ranked only among rows of the event types the value occurs in: the
+    problem left once the obvious filter on event type is applied (``None`` without event
+    types, or when the value occurs in every type)."""
 
 
 def _matrix(features: list[Feature], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,12 +72,23 @@ def _matrix(features: list[Feature], rows: np.ndarray) -> tuple[np.ndarray, np.n
     return X, np.array(categorical, dtype=bool)
 
 
+def _metrics(scores: np.ndarray, truth: np.ndarray, sample: ModelRows, fold: np.ndarray,
+             rows: np.ndarray, rng: np.random.Generator) -> RankingMetrics:
+    """Ranking metrics of the out-of-fold ``scores`` over the sampled rows selected by
+    ``rows`` (bool)."""
+    return ranking_metrics(scores[rows], truth[rows], sample.weights[rows], sample.groups[rows],
+                           fold[rows], FALSE_POSITIVE_RATES, rng)  # fmt: skip
+
+
 def evaluate(features: list[Feature], models: list[Model], sample: ModelRows, seed: int,
              stream_name: str, advance: Callable[[int], None] = lambda n: None,
-             local: bool = False) -> list[Evaluation]:  # fmt: skip
+             local: bool = False, event_types: np.ndarray | None = None,
+             ) -> list[Evaluation]:  # fmt: skip
     """Fit each model on ``features`` fold by fold and measure every value it evaluates.
 
     ``features`` cover the whole table, or only the sampled rows (in order) when ``local``.
+    ``event_types`` (int codes per table row) adds each value's metrics within the event
+    types it occurs in.
     """
     X, categorical = _matrix(features, np.arange(len(sample.rows)) if local else sample.rows)
     out = []
@@ -83,11 +98,18 @@ def evaluate(features: list[Feature], models: list[Model], sample: ModelRows, se
             else np.zeros(len(y))  # fmt: skip
         for value, positive, negative in model.evaluations:
             keep = (positive | negative)[sample.rows]
-            metrics = ranking_metrics(
-                scores[keep], positive[sample.rows][keep], sample.weights[keep],
-                sample.groups[keep], fold[keep], FALSE_POSITIVE_RATES,
-                stream(seed, index, f"{stream_name}-{value}"))  # fmt: skip
+            truth = positive[sample.rows]
+            rng = stream(seed, index, f"{stream_name}-{value}")
+            within = None
+            if event_types is not None:
+                types = event_types[sample.rows]
+                inside = keep & np.isin(types, np.unique(types[truth]))
+                if not inside[keep].all():
+                    within = _metrics(scores, truth, sample, fold, inside,
+                                      stream(seed, index, f"{stream_name}-within-{value}"))
             out.append(Evaluation(model.label, value, int(positive.sum()),
-                                  float(positive.mean()), metrics))  # fmt: skip
+                                  float(positive.mean()),
+                                  _metrics(scores, truth, sample, fold, keep, rng),
+                                  within))  # fmt: skip
         advance(1)
     return out

@@ -17,6 +17,7 @@ import numpy as np
 from rules.financial_crime import TYPOLOGIES
 from rules.oversampling import Oversampling
 from scenarios.bank import kernels as K
+from scenarios.bank.alerts import AlertEngine
 from scenarios.bank.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.bank.population import (
     MERCHANT_MCC,
@@ -25,6 +26,7 @@ from scenarios.bank.population import (
     build_merchants,
     shard_bounds,
 )
+from scenarios.bank.sessions import SessionLog
 from scenarios.bank.simulate import (
     case_probabilities,
     epoch_seconds,
@@ -113,14 +115,21 @@ class BankScenario(Scenario):
             {family: (report[f"{family}_median_days"], report[f"{family}_sigma"])
              for family in ("fraud", "laundering")},
         )  # fmt: skip
+        log = SessionLog(seed, shard, state["account_id"], None, config["sessions"], epoch)
+        monitor = AlertEngine(shard, config["alerts"])
         money_in = money_out = 0
         balance, cases = inputs.opening_cents, np.zeros(0, dtype=np.int64)
         for chunk, (out, n, balance, n_cases) in enumerate(chunks):
             cases = n_cases
-            emit("transactions", transactions_batch(out, n, first_row, output))
+            days_done = min(run["chunk_days"], run["days"] - chunk * run["chunk_days"])
+            batch = transactions_batch(out, n, first_row, output)
+            sessions, session_id = log.feed(batch, chunk * run["chunk_days"], days_done)
+            batch = batch.set_column(batch.num_columns - 1, "session_id", session_id)
+            emit("transactions", batch)
+            emit("sessions", sessions)
+            emit("alerts", monitor.feed(batch, session_id, sessions))
             first_row += n
             money_in, money_out = _external_flows(out[:, :n], money_in, money_out)
-            days_done = min(run["chunk_days"], run["days"] - chunk * run["chunk_days"])
             advance(len(balance) * days_done)
         emit("accounts", accounts.append_column("closing_balance", [balance / 100.0]))
         return {

@@ -17,14 +17,17 @@ __all__ = [
     "TRANSACTION_TYPES", "CHANNELS", "STATUSES", "SEXES", "SEGMENTS", "REGIONS",
     "REGION_POPULATION", "Category", "CARD_CATEGORIES", "BILL_CATEGORIES",
     "MERCHANT_CATEGORIES", "HIGH_VALUE_CATEGORIES", "SCHEDULES", "CARD_WEEKDAY",
-    "CASH_WITHDRAWAL_AMOUNTS", "SEGMENT_OVERDRAFT", "SEGMENT_CARD_ACTIVITY",
+    "CASH_WITHDRAWAL_AMOUNTS", "SEGMENT_OVERDRAFT", "SEGMENT_CARD_ACTIVITY", "SEGMENT_ATM_LIMIT",
+    "SMALL_PAYMENT_CATEGORIES", "Flow", "FLOWS", "LARGE_TRANSFER_SHARE", "BUSINESS_PASS_ON",
+    "SUPPLIER_INSIDE", "MICRO_BURST", "SPREE", "SWEEP_FRACTION", "SPENDING_FEEDBACK",
+    "COUNTERPARTY_BANKS",
 ]  # fmt: skip
 
 TRANSACTION_TYPES = ("PAYMENT", "TRANSFER", "CASH_OUT", "CASH_IN", "SALARY", "BILL")
 CHANNELS = ("card_present", "online", "mobile", "atm", "branch", "direct_debit", "direct_credit")
 STATUSES = ("approved", "declined")
 SEXES = ("F", "M")
-SEGMENTS = ("student", "mass", "affluent", "retired")
+SEGMENTS = ("student", "mass", "affluent", "retired", "business")
 
 REGIONS = ("Northeast", "Midwest", "South", "West")
 REGION_POPULATION = np.array([57_609_148, 68_985_454, 126_266_107, 78_588_572], dtype=np.int64)
@@ -33,21 +36,25 @@ REGION_POPULATION = np.array([57_609_148, 68_985_454, 126_266_107, 78_588_572], 
 
 SCHEDULES = (
     Schedule("daytime",
-             (0, 0, 0, 0, 0, 1, 2, 4, 6, 8, 9, 10, 11, 10, 9, 9, 10, 11, 10, 8, 6, 4, 2, 1),
+             (0.4, 0.2, 0.15, 0.15, 0.2, 1, 2, 4, 6, 8, 9, 10, 11, 10, 9, 9, 10, 11, 10, 8, 6, 4, 2,
+              1),
              weekday=(0.9, 0.9, 0.95, 1.0, 1.1, 1.3, 0.85)),
     Schedule("meals",
-             (0, 0, 0, 0, 0, 0, 1, 3, 4, 2, 2, 6, 10, 8, 3, 2, 3, 6, 10, 10, 7, 4, 2, 1),
+             (0.6, 0.4, 0.2, 0.15, 0.15, 0.3, 1, 3, 4, 2, 2, 6, 10, 8, 3, 2, 3, 6, 10, 10, 7, 4, 2,
+              1),
              weekday=(0.8, 0.85, 0.9, 1.0, 1.25, 1.35, 0.85)),
     Schedule("commute",
-             (0, 0, 0, 0, 1, 3, 8, 10, 8, 5, 4, 4, 5, 4, 4, 6, 9, 10, 7, 4, 3, 2, 1, 1),
+             (0.4, 0.3, 0.3, 0.4, 1, 3, 8, 10, 8, 5, 4, 4, 5, 4, 4, 6, 9, 10, 7, 4, 3, 2, 1, 1),
              weekday=(1.05, 1.05, 1.05, 1.05, 1.05, 0.85, 0.7)),
     Schedule("evening",
-             (2, 1, 1, 0, 0, 0, 1, 2, 3, 3, 3, 4, 4, 4, 4, 4, 5, 6, 8, 10, 10, 9, 6, 4),
+             (2, 1.2, 0.8, 0.6, 0.5, 0.6, 1, 2, 3, 3, 3, 4, 4, 4, 4, 4, 5, 6, 8, 10, 10, 9, 6, 4),
              weekday=(1.0, 1.0, 1.0, 1.0, 1.05, 1.1, 1.1)),
     Schedule("cash",
-             (0, 0, 0, 0, 0, 0, 1, 3, 5, 6, 7, 8, 9, 8, 7, 7, 8, 9, 8, 6, 4, 2, 1, 0),
+             (0.6, 0.4, 0.3, 0.3, 0.3, 0.5, 1, 3, 5, 6, 7, 8, 9, 8, 7, 7, 8, 9, 8, 6, 4, 2, 1.5, 1),
              weekday=(0.9, 0.9, 0.95, 1.0, 1.2, 1.2, 0.8)),
     Schedule("overnight", (6, 8, 8, 8, 8, 6, 4) + (0,) * 17),
+    Schedule("opening_hours", (0,) * 9 + (3, 4, 4, 4, 4, 4, 4, 3) + (0,) * 7,
+             weekday=(1.0, 1.0, 1.0, 1.0, 1.1, 0.6, 0.0)),
 )  # fmt: skip
 """Activity schedules referenced by name from the tables below."""
 
@@ -112,16 +119,99 @@ gas, water, sanitary), 4814 telecommunication services."""
 
 MERCHANT_CATEGORIES = CARD_CATEGORIES + BILL_CATEGORIES
 HIGH_VALUE_CATEGORIES = ("retail", "travel", "electronics", "jewelry")
+SMALL_PAYMENT_CATEGORIES = ("online_services", "transport")
+"""Categories where payments of a dollar or two are common (apps, games, streaming add-ons,
+transit fares): legitimate micro-payment bursts happen there, and card testers use them."""
 CARD_WEEKDAY = np.array([0.92, 0.95, 0.97, 1.0, 1.12, 1.2, 0.84])
 """Card-payment rate multiplier Monday..Sunday (mean 1.0)."""
 
 CASH_WITHDRAWAL_AMOUNTS = (
-    np.array([20, 40, 60, 80, 100, 200, 300]),
-    np.array([0.10, 0.20, 0.15, 0.10, 0.25, 0.15, 0.05]),
+    np.array([20, 40, 60, 80, 100, 120, 160, 200, 300, 400, 500, 600, 800, 1000, 1500, 2000]),
+    np.array([.09, .17, .12, .09, .19, .04, .04, .10, .06, .03, .025, .01, .008, .007, .003, .002]),
 )
-"""ATM withdrawal amounts in dollars and their probabilities."""
+"""ATM withdrawal amounts in dollars (multiples of $20, the note ATMs dispense) and their
+probabilities; a draw above the account's daily ATM limit is cut to what the limit leaves."""
 
-SEGMENT_OVERDRAFT = np.array([250.0, 1_000.0, 5_000.0, 500.0])
-"""Arranged overdraft limit of each segment in dollars (student, mass, affluent, retired)."""
-SEGMENT_CARD_ACTIVITY = np.array([1.1, 1.0, 1.3, 0.7])
+SEGMENT_OVERDRAFT = np.array([250.0, 1_000.0, 5_000.0, 500.0, 5_000.0])
+"""Arranged overdraft limit of each segment in dollars (student, mass, affluent, retired,
+business)."""
+SEGMENT_CARD_ACTIVITY = np.array([1.1, 1.0, 1.3, 0.7, 1.2])
 """Card-payment rate multiplier of each segment."""
+SEGMENT_ATM_LIMIT = np.array([500.0, 1_000.0, 2_000.0, 800.0, 2_000.0])
+"""Daily ATM withdrawal limit of each segment's debit card in dollars: US banks set $300 to
+$1,000 on standard cards and more on premium and business cards. Every ATM withdrawal obeys
+it, a criminal's included."""
+
+
+@dataclass(frozen=True)
+class Flow:
+    """An ordinary money flow with log-normal amounts.
+
+    Parameters
+    ----------
+    per_month : float
+        Mean occurrences per customer per month (rate of the flow's customers).
+    median : float
+        Median amount in dollars.
+    sigma : float
+        Standard deviation of log(amount).
+    """
+
+    per_month: float
+    median: float
+    sigma: float
+
+    @property
+    def mean(self) -> float:
+        """Mean amount in dollars."""
+        return self.median * float(np.exp(self.sigma**2 / 2))
+
+
+FLOWS = {
+    "cash_deposit": Flow(0.0, 200.0, 0.8),
+    "transfer": Flow(0.0, 80.0, 1.0),
+    "large_transfer": Flow(0.0, 2_000.0, 0.9),
+    "external_transfer": Flow(0.0, 250.0, 1.2),
+    "micro_payment": Flow(0.0, 1.5, 0.6),
+    "spree_payment": Flow(0.0, 120.0, 0.8),
+    "takings": Flow(6.0, 1_200.0, 0.9),
+    "client_payment": Flow(8.0, 1_500.0, 1.2),
+    "supplier_payment": Flow(0.0, 2_000.0, 1.2),
+}
+"""Amounts of the ordinary flows besides card payments and bills (rates of the first six are
+config keys; business flows are monthly rates of business customers, and supplier payments
+are paced to pass on ``BUSINESS_PASS_ON`` of receipts). Modelling assumptions, chosen so that
+ordinary behaviour covers the amounts, hours and velocities crime uses: a small-business
+account takes cash deposits of several thousand dollars, receives and pays five-figure
+transfers, and people send money to other banks, move savings, make bursts of in-app
+payments and go on shopping trips."""
+LARGE_TRANSFER_SHARE = 0.04
+"""Share of transfers between customers that are large (rent to a landlord, a car, family
+support) and follow ``large_transfer`` rather than ``transfer``."""
+BUSINESS_PASS_ON = 0.85
+"""Share of a business's receipts paid out to suppliers; the rest is the owner's income."""
+SUPPLIER_INSIDE = 0.3
+"""Share of supplier payments that go to another business customer of the bank."""
+MICRO_BURST = (3, 30, 5, 180)
+"""Micro-payment burst: payments (min, max) and seconds between them (min, max)."""
+SPREE = (3, 8, 180, 1_500)
+"""Shopping trip: card-present payments (min, max) and seconds between them (min, max)."""
+SWEEP_FRACTION = (0.2, 0.8)
+"""Share of the positive balance a savings sweep moves to an account at another bank."""
+SPENDING_FEEDBACK = 2.0
+"""Buffer-stock saving (Carroll, "Buffer-stock saving and the life cycle/permanent income
+hypothesis", QJE 1997): discretionary spending is multiplied by
+exp(SPENDING_FEEDBACK * (balance - aim) / monthly turnover), within [1/4, 4], where the aim
+is the opening balance moved along the pay cycle (one income higher just after pay day than
+just before the next): people short of their buffer cut back, people above it spend more, so
+balances neither drift nor explode, and the cycle itself does not swing spending."""
+
+COUNTERPARTY_BANKS = (
+    ("JPMorgan Chase Bank", 11.7), ("Bank of America", 10.8), ("Wells Fargo Bank", 7.8),
+    ("Citibank", 4.1), ("U.S. Bank", 2.7), ("PNC Bank", 2.4), ("Truist Bank", 2.3),
+    ("Capital One", 1.9), ("TD Bank", 1.8), ("other US bank", 54.5),
+)
+"""Banks on the other side of transfers to and from outside, with their approximate share
+(percent) of US domestic deposits: FDIC Summary of Deposits, June 2023, rounded; the rest
+of the market is one "other US bank" category. Criminals' outside accounts follow the same
+shares."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rules import oversampling
 from rules.financial_crime import FRAUD_TYPOLOGIES, LAUNDERING_TYPOLOGIES
+from scenarios.bank import alerts, sessions
 from simulations.params import Interval, Options, Param
 
 __all__ = ["DEFAULT_CONFIG", "SCHEMA", "CASE_RATE"]
@@ -61,6 +62,31 @@ SCHEMA = {
         "transfers_per_month": Param(
             "float", _RATE_PER_MONTH, "transfers to other customers per month", "1/month"
         ),
+        "external_transfers_out_per_month": Param(
+            "float", _RATE_PER_MONTH, "transfers to accounts at other banks per month",
+            "1/month",
+        ),
+        "external_transfers_in_per_month": Param(
+            "float", _RATE_PER_MONTH, "transfers received from other banks per month", "1/month"
+        ),
+        "savings_sweeps_per_month": Param(
+            "float", _RATE_PER_MONTH,
+            "moves of 20-80% of the balance to savings at another bank per month", "1/month",
+        ),
+        "micro_bursts_per_month": Param(
+            "float", _RATE_PER_MONTH,
+            "bursts of 3-30 small payments (in-app purchases, fares) per month", "1/month",
+        ),
+        "shopping_trips_per_month": Param(
+            "float", _RATE_PER_MONTH,
+            "trips with 3-8 card payments in high-value stores within hours, per month",
+            "1/month",
+        ),
+        "business_share": Param(
+            "float", Interval(float, 0.0, 1.0),
+            "share of working-age customers (23-66) with a small business's flows (cash "
+            "takings, client and supplier payments) through the account",
+        ),
         "in_region_share": Param(
             "float", Interval(float, 0.0, 1.0), "share of card payments in the home region"
         ),
@@ -73,7 +99,18 @@ SCHEMA = {
             "cash amount that triggers a currency transaction report", "USD",
         ),
     },
+    "difficulty": {
+        t.name: Param(
+            "float", Interval(float, 0.0, 1.0),
+            "mimicry: share of cases that pass for ordinary activity (an ordinary start time, "
+            "pace, amounts and, for laundering, a business account as hub); 0 gives every case "
+            "its textbook signature (easy to detect), 1 none",
+        )
+        for t in FRAUD_TYPOLOGIES + LAUNDERING_TYPOLOGIES
+    },
     "oversampling": oversampling.SCHEMA,
+    "sessions": sessions.CONFIG_SCHEMA,
+    "alerts": alerts.CONFIG_SCHEMA,
     "reporting": {
         "fraud_median_days": Param(
             "float", Interval(float, 0.0, 365.0, closed="neither"),

@@ -42,52 +42,76 @@ N_CAND = 10
  O_DST_BEFORE, O_DST_AFTER, O_FTYPE, O_CASE) = range(14)  # fmt: skip
 N_OUT = 14
 MODE_FIXED, MODE_BALANCE_FRACTION = 0, 1
-OVERDRAWN_RESTRAINT = 0.5
-"""Card-payment and cash-withdrawal rate multiplier for a customer who starts the day
-overdrawn: people who see a negative balance cut discretionary spending, which keeps
-balances (and decline rates) stationary over long runs."""
+FEEDBACK_RANGE = (0.25, 4.0)
+"""Bounds of the buffer-stock spending multiplier (see ``behaviour.SPENDING_FEEDBACK``)."""
 _MILLION = 1_000_000
 _MIN_FRACTION_CENTS = 100  # a fraction-of-balance payment is at least one dollar
+ATM_NOTE_CENTS = 2_000
+"""ATMs dispense $20 notes: every ATM withdrawal is a multiple of this."""
+OPENING_HOURS = (9, 17)
+"""Branches are open from 9:00 to 17:00, Monday to Saturday: branch rows of crime cases due
+outside these hours wait for the next opening, as a customer would."""
 
 CODE_NAMES = (
     "SALARY", "BILL", "PAYMENT", "CASH_OUT", "CASH_IN", "TRANSFER",
     "direct_credit", "direct_debit", "card_present", "online", "atm", "branch", "mobile",
-    "overnight", "cash", "evening",
+    "overnight", "cash", "evening", "opening_hours", "daytime",
 )  # fmt: skip
 """What each entry of ``Behaviour.codes`` holds the code of: transaction types, channels,
-then schedules (bills run overnight, cash by the cash profile, transfers in the evening)."""
+then schedules (bills run overnight, ATMs by the cash profile, branches in opening hours,
+transfers in the evening, business and shopping in the daytime)."""
 (SALARY, BILL, PAYMENT, CASH_OUT, CASH_IN, TRANSFER, DIRECT_CREDIT, DIRECT_DEBIT, CARD_PRESENT,
- ONLINE, ATM, BRANCH, MOBILE, BILL_HOURS, CASH_HOURS, TRANSFER_HOURS) = range(16)  # fmt: skip
+ ONLINE, ATM, BRANCH, MOBILE, BILL_HOURS, CASH_HOURS, TRANSFER_HOURS, BRANCH_HOURS,
+ DAY_HOURS) = range(18)  # fmt: skip
+
+# Entries of ``Behaviour.rates``: probabilities per customer-day, then shares and parameters.
+(P_CASH_OUT, P_CASH_IN, P_TRANSFER, IN_REGION, P_EXT_OUT, P_EXT_IN, P_SWEEP, P_MICRO, P_SPREE,
+ P_TAKINGS, P_CLIENT, LARGE_SHARE, FEEDBACK, SWEEP_LO, SWEEP_HI, SUPPLIER_INSIDE,
+ N_RATES) = range(17)  # fmt: skip
+# Rows of ``Behaviour.flows`` (log median cents, sigma): the order of ``behaviour.FLOWS``.
+(F_DEPOSIT, F_TRANSFER, F_LARGE, F_EXTERNAL, F_MICRO, F_SPREE, F_TAKINGS, F_CLIENT,
+ F_SUPPLIER) = range(9)  # fmt: skip
 
 # Role and amount-rule codes: indices into rules.typology.ROLES / AMOUNT_RULES.
-R_EXTERNAL, R_VICTIM, R_HUB, R_MEMBER, R_NEXT, R_FIRST, R_MERCHANT, R_MERCHANT_HIGH = range(8)
+(R_EXTERNAL, R_VICTIM, R_HUB, R_MEMBER, R_NEXT, R_FIRST, R_MERCHANT, R_MERCHANT_HIGH,
+ R_MERCHANT_SMALL) = range(9)  # fmt: skip
 A_LOGNORMAL, A_UNIFORM, A_BALANCE, A_THRESHOLD, A_RECEIVED, A_SPLIT = range(6)
 MAX_RING = 64
 
 Customers = namedtuple(
     "Customers",
     "card_rate log_spend pay_day pay_second income_cents bill_day bill_cents bill_merchant region "
-    "mules victims",
+    "target_cents scale_cents supplier_per_day businesses mules business_mules victims",
 )
 """Per-customer arrays of one shard (see ``scenarios.bank.population``): ``log_spend`` shifts
-the log of card amounts with income; ``mules`` and ``victims`` are local rows of mule and
-ordinary accounts."""
+the log of card amounts to the customer's budget; ``target_cents`` (the mean balance over a
+pay cycle the customer aims at) and ``scale_cents`` (monthly turnover; infinite for mules,
+whose spending crime money does not change) steer the spending feedback;
+``supplier_per_day`` is 0 except for business customers, whose local rows ``businesses``
+lists; ``mules``, ``business_mules`` and ``victims`` are local rows of mule (and business
+mule) and ordinary
+accounts."""
 
 Behaviour = namedtuple(
     "Behaviour",
-    "codes rates cat_cdf cat_guide cat_mu cat_sigma cat_online cat_schedule schedule_cdf "
-    "schedule_guide schedule_weekday card_weekday cash_cents cash_cdf cash_guide bill_variable "
-    "merchant_order merchant_offsets n_regions",
+    "codes rates flows bursts cat_cdf cat_guide cat_mu cat_sigma cat_online cat_schedule "
+    "schedule_cdf schedule_guide schedule_weekday card_weekday cash_cents cash_cdf cash_guide "
+    "bill_variable small_categories spree_categories merchant_order merchant_offsets n_regions",
 )
-"""Normal-behaviour tables: ``codes`` int64, one per :data:`CODE_NAMES`; ``rates`` float64
-= [P(cash out), P(cash in), P(transfer)] per customer-day, in-region share. Each ``*_cdf``
-comes with its guide table (``rules.schedules.guide_table``)."""
+"""Normal-behaviour tables: ``codes`` int64, one per :data:`CODE_NAMES`; ``rates`` float64,
+one per ``P_*``/``*`` index above; ``flows`` (9, 2) log median cents and sigma per ``F_*``;
+``bursts`` int64 = micro-burst (min, max count, min, max gap s), shopping trip (the same).
+Each ``*_cdf`` comes with its guide table (``rules.schedules.guide_table``)."""
 
 Crime = namedtuple(
-    "Crime", "steps bounds start_cdf start_guide p_case threshold_cents high_categories"
+    "Crime",
+    "steps bounds start_cdf start_guide p_case threshold_cents high_categories mimicry "
+    "first_weekday",
 )
 """Compiled typologies (``rules.typology.CompiledTypologies``), case probability per
-customer-day of each, reporting threshold in cents, and high-value category codes."""
+customer-day of each, reporting threshold in cents, high-value category codes, each
+typology's mimicry (0..1: the share of its cases that pass for ordinary activity, see
+:func:`_case`) and the weekday of day 0."""
 
 
 @nb.njit(cache=True)
@@ -141,15 +165,53 @@ def _merchant(category, region, beh, bits):
 
 
 @nb.njit(cache=True)
+def _lognormal(beh, flow, rng):
+    """Cents drawn from the log-normal of ``flow`` (a row of ``beh.flows``)."""
+    return np.int64(np.exp(beh.flows[flow, 0] + beh.flows[flow, 1] * rng.standard_normal()))
+
+
+@nb.njit(cache=True)
+def _at(beh, schedule, bits):
+    """Seconds after midnight drawn from schedule code ``schedule``."""
+    return _seconds(beh.schedule_cdf[schedule], beh.schedule_guide[schedule], bits)
+
+
+@nb.njit(cache=True)
+def pay_phase(dom, dim, pay_day):
+    """Where a customer is in the pay cycle, from 0.5 on pay day down to about -0.5 the day
+    before the next: the balance sits this many monthly incomes above its cycle mean.
+    Works on scalars and arrays."""
+    return 0.5 - ((dom - np.minimum(pay_day, dim)) % dim) / dim
+
+
+@nb.njit(cache=True)
+def spending_multiplier(balance, target, scale, gain):
+    """Buffer-stock feedback on discretionary spending: below 1 under the target balance,
+    above 1 over it (``behaviour.SPENDING_FEEDBACK``)."""
+    m = np.exp(gain * (balance - target) / max(scale, 1.0))
+    return min(max(m, FEEDBACK_RANGE[0]), FEEDBACK_RANGE[1])
+
+
+@nb.njit(cache=True)
+def _other(i, n, bits):
+    """Any customer row but ``i``."""
+    other = below(bits, n - 1)
+    return other + (other >= i)
+
+
+@nb.njit(cache=True)
 def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m):
     """Append every customer's ordinary transactions of the day starting at ``t0``.
 
     One call per day, looping inside: a call per customer would copy the namedtuples'
     array structs (and their reference counts) every time, costing more than the work."""
-    c = beh.codes
+    c, r = beh.codes, beh.rates
     n = cust.card_rate.shape[0]
+    cash = c[CASH_HOURS]
     for i in range(n):
-        restraint = OVERDRAWN_RESTRAINT if balance[i] < 0 else 1.0
+        expected = cust.target_cents[i] + cust.income_cents[i] * pay_phase(dom, dim,
+                                                                           cust.pay_day[i])
+        spend = spending_multiplier(balance[i], expected, cust.scale_cents[i], r[FEEDBACK])
         if dom == min(cust.pay_day[i], dim):
             cand, m = _push(cand, m, t0 + cust.pay_second[i], c[SALARY], c[DIRECT_CREDIT], -1,
                             i, -1, cust.income_cents[i], MODE_FIXED, 0, -1)  # fmt: skip
@@ -159,20 +221,14 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
                 amount = cust.bill_cents[i, slot]
                 if beh.bill_variable[slot]:
                     amount = np.int64(amount * (0.85 + 0.3 * uniform(bits)))
-                t = t0 + _seconds(
-                    beh.schedule_cdf[c[BILL_HOURS]], beh.schedule_guide[c[BILL_HOURS]], bits
-                )
-                cand, m = _push(cand, m, t, c[BILL], c[DIRECT_DEBIT], i, -1,
-                                cust.bill_merchant[i, slot], amount, MODE_FIXED, 0, -1)  # fmt: skip
-        rate = cust.card_rate[i] * beh.card_weekday[weekday] * restraint
+                cand, m = _push(cand, m, t0 + _at(beh, c[BILL_HOURS], bits), c[BILL],
+                                c[DIRECT_DEBIT], i, -1, cust.bill_merchant[i, slot], amount,
+                                MODE_FIXED, 0, -1)  # fmt: skip
+        rate = cust.card_rate[i] * beh.card_weekday[weekday] * spend
         n_cards = poisson_small(bits, rate) if rate <= POISSON_SMALL_MAX else rng.poisson(rate)
         for _ in range(n_cards):
             cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
-            t = t0 + _seconds(
-                beh.schedule_cdf[beh.cat_schedule[cat]],
-                beh.schedule_guide[beh.cat_schedule[cat]],
-                bits,
-            )
+            t = t0 + _at(beh, beh.cat_schedule[cat], bits)
             merchant = _merchant(cat, cust.region[i], beh, bits)
             log_amount = (
                 beh.cat_mu[cat] + cust.log_spend[i] + beh.cat_sigma[cat] * rng.standard_normal()
@@ -182,27 +238,98 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
             cand, m = _push(
                 cand, m, t, c[PAYMENT], channel, i, -1, merchant, amount, MODE_FIXED, 0, -1
             )
-        cash = c[CASH_HOURS]
-        if uniform(bits) < beh.rates[0] * beh.schedule_weekday[cash, weekday] * restraint:
+        if uniform(bits) < r[P_MICRO]:  # a burst of in-app payments or transit fares
+            cat = beh.small_categories[below(bits, beh.small_categories.shape[0])]
+            merchant = _merchant(cat, cust.region[i], beh, bits)
+            channel = c[ONLINE] if uniform(bits) < beh.cat_online[cat] else c[CARD_PRESENT]
+            t = t0 + _at(beh, c[TRANSFER_HOURS], bits)
+            lo, hi = beh.bursts[0], beh.bursts[1]
+            for _ in range(lo + below(bits, hi - lo + 1)):
+                amount = max(np.int64(50), _lognormal(beh, F_MICRO, rng))
+                cand, m = _push(cand, m, t, c[PAYMENT], channel, i, -1, merchant, amount,
+                                MODE_FIXED, 0, -1)  # fmt: skip
+                t += beh.bursts[2] + below(bits, beh.bursts[3] - beh.bursts[2] + 1)
+        if uniform(bits) < r[P_SPREE] * spend:  # a shopping trip: several stores in a row
+            t = t0 + _at(beh, c[DAY_HOURS], bits)
+            lo, hi = beh.bursts[4], beh.bursts[5]
+            for _ in range(lo + below(bits, hi - lo + 1)):
+                cat = beh.spree_categories[below(bits, beh.spree_categories.shape[0])]
+                merchant = _merchant(cat, cust.region[i], beh, bits)
+                amount = max(np.int64(50), np.int64(
+                    np.exp(beh.flows[F_SPREE, 0] + cust.log_spend[i]
+                           + beh.flows[F_SPREE, 1] * rng.standard_normal())))  # fmt: skip
+                cand, m = _push(cand, m, t, c[PAYMENT], c[CARD_PRESENT], i, -1, merchant, amount,
+                                MODE_FIXED, 0, -1)  # fmt: skip
+                t += beh.bursts[6] + below(bits, beh.bursts[7] - beh.bursts[6] + 1)
+        if uniform(bits) < r[P_CASH_OUT] * beh.schedule_weekday[cash, weekday] * spend:
             amount = beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
-            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
-            cand, m = _push(cand, m, t, c[CASH_OUT], c[ATM], i, -1, -1, amount, MODE_FIXED, 0, -1)
-        if uniform(bits) < beh.rates[1]:
-            amount = np.int64(20_000.0 * np.exp(0.8 * rng.standard_normal()))
-            channel = c[BRANCH] if uniform(bits) < 0.5 else c[ATM]
-            t = t0 + _seconds(beh.schedule_cdf[cash], beh.schedule_guide[cash], bits)
-            cand, m = _push(cand, m, t, c[CASH_IN], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
-        if n > 1 and uniform(bits) < beh.rates[2]:
-            other = below(bits, n - 1)
-            other += other >= i  # any customer but i
-            amount = max(np.int64(100), np.int64(8_000.0 * np.exp(rng.standard_normal())))
-            channel = c[MOBILE] if uniform(bits) < 0.7 else c[ONLINE]
-            t = t0 + _seconds(
-                beh.schedule_cdf[c[TRANSFER_HOURS]], beh.schedule_guide[c[TRANSFER_HOURS]], bits
-            )
-            cand, m = _push(
-                cand, m, t, c[TRANSFER], channel, i, other, -1, amount, MODE_FIXED, 0, -1
-            )
+            cand, m = _push(cand, m, t0 + _at(beh, cash, bits), c[CASH_OUT], c[ATM], i, -1, -1,
+                            amount, MODE_FIXED, 0, -1)  # fmt: skip
+        if uniform(bits) < r[P_CASH_IN]:
+            cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_DEPOSIT, rng), 0.5, beh,
+                                    bits, cand, m)  # fmt: skip
+        if n > 1 and uniform(bits) < r[P_TRANSFER]:
+            flow = F_LARGE if uniform(bits) < r[LARGE_SHARE] else F_TRANSFER
+            amount = max(np.int64(100), _lognormal(beh, flow, rng))
+            cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
+                            _app(beh, bits), i, _other(i, n, bits), -1, amount, MODE_FIXED, 0,
+                            -1)  # fmt: skip
+        if uniform(bits) < r[P_EXT_OUT] * spend:
+            amount = max(np.int64(100), _lognormal(beh, F_EXTERNAL, rng))
+            cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
+                            _app(beh, bits), i, -1, -1, amount, MODE_FIXED, 0, -1)  # fmt: skip
+        if uniform(bits) < r[P_EXT_IN]:
+            amount = max(np.int64(100), _lognormal(beh, F_EXTERNAL, rng))
+            cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
+                            c[ONLINE], -1, i, -1, amount, MODE_FIXED, 0, -1)  # fmt: skip
+        if uniform(bits) < r[P_SWEEP]:  # savings moved to an account at another bank
+            share = r[SWEEP_LO] + (r[SWEEP_HI] - r[SWEEP_LO]) * uniform(bits)
+            cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
+                            _app(beh, bits), i, -1, -1, np.int64(share * _MILLION),
+                            MODE_BALANCE_FRACTION, 0, -1)  # fmt: skip
+        if cust.supplier_per_day[i] > 0:
+            cand, m = _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m)
+    return cand, m
+
+
+@nb.njit(cache=True)
+def _app(beh, bits):
+    """Channel of a customer's own transfer: the mobile app or online banking."""
+    return beh.codes[MOBILE] if uniform(bits) < 0.7 else beh.codes[ONLINE]
+
+
+@nb.njit(cache=True)
+def _cash_deposit(t0, weekday, i, amount, at_branch, beh, bits, cand, m):
+    """A cash deposit into customer ``i``: at a branch in opening hours (with probability
+    ``at_branch``, never on Sunday), else at an ATM by the cash profile."""
+    c = beh.codes
+    if uniform(bits) < at_branch and beh.schedule_weekday[c[BRANCH_HOURS], weekday] > 0:
+        channel, t = c[BRANCH], t0 + _at(beh, c[BRANCH_HOURS], bits)
+    else:
+        channel, t = c[ATM], t0 + _at(beh, c[CASH_HOURS], bits)
+    return _push(cand, m, t, c[CASH_IN], channel, -1, i, -1, amount, MODE_FIXED, 0, -1)
+
+
+@nb.njit(cache=True)
+def _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m):
+    """A business customer's day: cash takings, client payments in, supplier payments out
+    (a share of them to another business of the bank)."""
+    c, r = beh.codes, beh.rates
+    if uniform(bits) < r[P_TAKINGS] * beh.schedule_weekday[c[CASH_HOURS], weekday]:
+        cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_TAKINGS, rng), 0.7, beh, bits,
+                                cand, m)  # fmt: skip
+    if uniform(bits) < r[P_CLIENT]:
+        cand, m = _push(cand, m, t0 + _at(beh, c[DAY_HOURS], bits), c[TRANSFER], c[ONLINE], -1,
+                        i, -1, _lognormal(beh, F_CLIENT, rng), MODE_FIXED, 0, -1)  # fmt: skip
+    if uniform(bits) < cust.supplier_per_day[i] * spend:
+        payee = -1  # another business of the bank, or one outside
+        n = cust.businesses.shape[0]
+        if n > 1 and uniform(bits) < r[SUPPLIER_INSIDE]:
+            payee = cust.businesses[below(bits, n)]
+            payee = cust.businesses[below(bits, n)] if payee == i else payee
+            payee = -1 if payee == i else payee
+        cand, m = _push(cand, m, t0 + _at(beh, c[DAY_HOURS], bits), c[TRANSFER], c[ONLINE], i,
+                        payee, -1, _lognormal(beh, F_SUPPLIER, rng), MODE_FIXED, 0, -1)  # fmt: skip
     return cand, m
 
 
@@ -251,46 +378,140 @@ def _draw_ring(ring, size, hub, mules, bits):
 
 
 @nb.njit(cache=True)
+def ordinary_schedule(channel, codes):
+    """Schedule code by which ordinary customers use ``channel``."""
+    if channel == codes[ATM]:
+        return codes[CASH_HOURS]
+    if channel == codes[BRANCH]:
+        return codes[BRANCH_HOURS]
+    if channel == codes[ONLINE] or channel == codes[MOBILE]:
+        return codes[TRANSFER_HOURS]
+    return codes[DAY_HOURS]
+
+
+@nb.njit(cache=True)
+def opening(t, channel, codes, first_weekday):
+    """``t``, or a time within the branch's next opening hours when a branch row falls
+    outside :data:`OPENING_HOURS` or on a Sunday (spread over the hours by ``t`` itself, so
+    that rows do not pile up at opening time)."""
+    if channel != codes[BRANCH]:
+        return t
+    lo, hi = OPENING_HOURS
+    open_s = (hi - lo) * 3600
+    while True:
+        day, second = t // 86400, t % 86400
+        if (first_weekday + day) % 7 == 6 or second >= hi * 3600:
+            t = (day + 1) * 86400 + lo * 3600 + t % open_s
+        elif second < lo * 3600:
+            t = day * 86400 + lo * 3600 + t % open_s
+        else:
+            return t
+
+
+@nb.njit(cache=True)
+def next_time(clock, gap, channel, mimics, beh, first_weekday, bits):
+    """When a case's next row happens, ``gap`` seconds after ``clock``. A mimicking case
+    waiting a day or more acts at an ordinary customer's time of day for the channel."""
+    t = clock + gap
+    if mimics and gap >= 86400:
+        t = t - t % 86400 + _at(beh, ordinary_schedule(channel, beh.codes), bits)
+        if t <= clock:
+            t += 86400
+    return opening(t, channel, beh.codes, first_weekday)
+
+
+@nb.njit(cache=True)
+def _ordinary_amount(kind, src, cat, high, cust, beh, crime, rule, rng, bits):
+    """Cents an ordinary customer would move in a row of type ``kind`` (a mimicking case
+    borrows it): micro-payments at small-payment merchants, a shopping trip's spend at
+    high-value ones (``high``), else the category's spend; cash takings (kept below the
+    reporting threshold when the step keeps below it); a standard ATM amount; a client
+    payment from outside, or a large transfer."""
+    c = beh.codes
+    spend = cust.log_spend[src] if src >= 0 else 0.0
+    if kind == c[PAYMENT]:
+        for small in beh.small_categories:
+            if cat == small:
+                return _lognormal(beh, F_MICRO, rng)
+        mu, sigma = beh.cat_mu[cat], beh.cat_sigma[cat]
+        if high:
+            mu, sigma = beh.flows[F_SPREE, 0], beh.flows[F_SPREE, 1]
+        return np.int64(np.exp(mu + spend + sigma * rng.standard_normal()))
+    if kind == c[CASH_IN]:
+        amount = _lognormal(beh, F_TAKINGS, rng)
+        if rule == A_THRESHOLD:
+            amount = min(amount, crime.threshold_cents - 100)
+        return amount
+    if kind == c[CASH_OUT]:
+        return beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
+    return _lognormal(beh, F_CLIENT if src < 0 else F_LARGE, rng)
+
+
+@nb.njit(cache=True)
 def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
-    """Append every transaction of one case of typology ``k`` starting on day ``t0``."""
+    """Append every transaction of one case of typology ``k`` starting on day ``t0``.
+
+    With the typology's mimicry a case passes for ordinary activity: a business mule as hub,
+    an ordinary start time for its first channel, the steps' ``mimic_*`` pacing, ordinary
+    amounts (a savings sweep's share for balance fractions) wherever the amount is not
+    passed on from earlier in the case."""
     first, end = crime.bounds[k, 0], crime.bounds[k, 1]
     ring_lo, ring_hi = crime.bounds[k, 2], crime.bounds[k, 3]
+    codes, r = beh.codes, beh.rates
+    mimics = uniform(bits) < crime.mimicry[k]
+    pace = 12 if mimics else 7  # delay and repeat columns of the compiled steps
     mules, victims = cust.mules, cust.victims
     victim = victims[below(bits, victims.shape[0])]
     hub = mules[below(bits, mules.shape[0])]
+    if mimics and cust.business_mules.shape[0] > 0:
+        hub = cust.business_mules[below(bits, cust.business_mules.shape[0])]
     ring = np.empty(MAX_RING, dtype=np.int64)
     ring_size = 0
     if ring_hi > 0:
         wanted = min(rng.integers(ring_lo, ring_hi + 1), mules.shape[0] - 1, MAX_RING)
         ring_size = _draw_ring(ring, wanted, hub, mules, bits)
     received = np.full(2 + MAX_RING, -1, dtype=np.int64)
-    clock = t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], bits)
+    if mimics:
+        clock = t0 + _at(beh, ordinary_schedule(np.int64(crime.steps[first, 3]), codes), bits)
+    else:
+        clock = t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], bits)
     for s in range(first, end):
         step = crime.steps[s]
         src_role, dst_role, rule = np.int64(step[0]), np.int64(step[1]), np.int64(step[4])
-        per_member = step[11] > 0
-        count = ring_size if per_member else rng.integers(np.int64(step[9]), np.int64(step[10]) + 1)
+        kind, channel = np.int64(step[2]), np.int64(step[3])
+        delay_lo, delay_hi = step[pace], step[pace + 1]
+        count = ring_size
+        if step[11] == 0:  # not once per ring member
+            count = rng.integers(np.int64(step[pace + 2]), np.int64(step[pace + 3]) + 1)
         for j in range(count):
-            clock += np.int64(step[7] + (step[8] - step[7]) * uniform(bits))
+            gap = np.int64(delay_lo + (delay_hi - delay_lo) * uniform(bits))
+            clock = next_time(clock, gap, channel, mimics, beh, crime.first_weekday, bits)
             src = _account(src_role, j, ring, ring_size, victim, hub)
             dst = _account(dst_role, j, ring, ring_size, victim, hub)
-            merchant = -1
+            cat = -1
             if dst_role == R_MERCHANT:
                 cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
-                merchant = _merchant(cat, cust.region[src], beh, bits)
             elif dst_role == R_MERCHANT_HIGH:
                 cat = crime.high_categories[below(bits, crime.high_categories.shape[0])]
-                merchant = _merchant(cat, cust.region[src], beh, bits)
+            elif dst_role == R_MERCHANT_SMALL:
+                cat = beh.small_categories[below(bits, beh.small_categories.shape[0])]
+            merchant = _merchant(cat, cust.region[src], beh, bits) if cat >= 0 else -1
             share = step[5] + (step[6] - step[5]) * uniform(bits)
             mode = MODE_FIXED
-            if rule == A_LOGNORMAL:
+            if mimics and rule == A_BALANCE and kind != codes[CASH_OUT]:
+                share = r[SWEEP_LO] + (r[SWEEP_HI] - r[SWEEP_LO]) * uniform(bits)
+                amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
+            elif mimics and rule < A_RECEIVED:
+                amount = _ordinary_amount(kind, src, cat, dst_role == R_MERCHANT_HIGH, cust, beh,
+                                          crime, rule, rng, bits)  # fmt: skip
+            elif rule == A_LOGNORMAL:
                 amount = np.int64(step[5] * 100.0 * np.exp(step[6] * rng.standard_normal()))
             elif rule == A_UNIFORM:
                 amount = np.int64(share * 100.0)
-            elif rule == A_BALANCE:
-                amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
             elif rule == A_THRESHOLD:
                 amount = np.int64(share * crime.threshold_cents)
+            elif rule == A_BALANCE:
+                amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
             else:
                 amount = np.int64(share * received[_slot(src_role, j, ring_size)])
                 if rule == A_SPLIT:
@@ -298,8 +519,8 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
             amount = max(amount, np.int64(1))
             if dst >= 0 and mode == MODE_FIXED:
                 received[_slot(dst_role, j, ring_size)] = amount
-            cand, m = _push(cand, m, clock, np.int64(step[2]), np.int64(step[3]), src, dst,
-                            merchant, amount, mode, k + 1, case)  # fmt: skip
+            cand, m = _push(cand, m, clock, kind, channel, src, dst, merchant, amount, mode, k + 1,
+                            case)  # fmt: skip
     return cand, m
 
 
@@ -350,8 +571,12 @@ def _due_in_order(cand, m, t_end):
 
 
 @nb.njit(cache=True)
-def _book(cand, due, balance, overdraft, out, n_out):
-    """Book the rows ``due`` of ``cand`` in order into ``out`` from column ``n_out`` on."""
+def _book(cand, due, balance, overdraft, atm, out, n_out):
+    """Book the rows ``due`` of ``cand`` in order into ``out`` from column ``n_out`` on.
+
+    ``atm`` = (CASH_OUT code, atm channel code, per-account daily limit in cents, cents
+    withdrawn today per account, updated here)."""
+    cash_out, atm_channel, atm_limit, atm_used = atm
     for r in due:
         row = cand[r]
         src, dst, amount = row[C_SRC], row[C_DST], row[C_AMOUNT]
@@ -359,6 +584,13 @@ def _book(cand, due, balance, overdraft, out, n_out):
             amount = max(balance[src], 0) * amount // _MILLION
             amount = max(amount, np.int64(_MIN_FRACTION_CENTS))
         approved = src < 0 or balance[src] - amount >= -overdraft[src]
+        if src >= 0 and row[C_TYPE] == cash_out and row[C_CHAN] == atm_channel:
+            # whoever withdraws: whole notes, within what the day's limit leaves
+            left = atm_limit[src] - atm_used[src]
+            amount = max(min(amount, left) // ATM_NOTE_CENTS, 1) * ATM_NOTE_CENTS
+            approved = amount <= left and balance[src] - amount >= -overdraft[src]
+            if approved:
+                atm_used[src] += amount
         col = out[:, n_out]
         col[O_T], col[O_TYPE], col[O_CHAN] = row[C_T], row[C_TYPE], row[C_CHAN]
         col[O_STATUS], col[O_AMOUNT] = 0 if approved else 1, amount
@@ -379,10 +611,12 @@ def _book(cand, due, balance, overdraft, out, n_out):
 
 
 @nb.njit(cache=True)
-def settle(cand, m, t_end, balance, overdraft, out, n_out):
-    """Book every candidate due before ``t_end`` in time order; keep the rest pending.
+def settle(cand, m, t_end, balance, overdraft, atm, out, n_out):
+    """Book every candidate due before ``t_end`` (one day) in time order; keep the rest
+    pending.
 
-    ``balance`` (int64 cents) is updated in place. Returns the (possibly grown) output
+    ``balance`` (int64 cents) is updated in place; ``atm`` is as in :func:`_book`, its
+    withdrawn-today counts are reset first. Returns the (possibly grown) output
     table, its new row count, and the number of candidates still pending (now at the
     front of ``cand``, in creation order).
     """
@@ -391,7 +625,8 @@ def settle(cand, m, t_end, balance, overdraft, out, n_out):
         bigger = np.empty((N_OUT, max(2 * out.shape[1], n_out + due.shape[0])), dtype=np.int64)
         bigger[:, :n_out] = out[:, :n_out]
         out = bigger
-    n_out = _book(cand, due, balance, overdraft, out, n_out)
+    atm[3][:] = 0
+    n_out = _book(cand, due, balance, overdraft, atm, out, n_out)
     kept = 0
     for r in range(m):
         if cand[r, C_T] >= t_end:

@@ -20,7 +20,8 @@ from calibration.tables import DATA, read_marginal
 from scenarios.bank import behaviour as B
 from simulations.errors import ConfigError
 
-__all__ = ["MARGINAL_SETS", "VARIABLES", "NET_SHARE", "load_marginals", "attributes",
+__all__ = ["MARGINAL_SETS", "VARIABLES", "NET_SHARE", "INCOME_FLOOR",
+           "INCOME_TOP_CODE", "load_marginals", "attributes",
            "income_median"]  # fmt: skip
 
 MARGINAL_SETS = {
@@ -35,6 +36,14 @@ NET_SHARE = 0.75
 """Take-home share of gross income credited as salary (a flat stand-in for taxes)."""
 _OLDEST = 95  # the open "75+" band is drawn up to this age (exclusive)
 _TOP_INCOME_TAIL = 2.5  # Pareto shape of incomes in the open top bracket
+INCOME_FLOOR = 2_400.0
+"""Lowest annual household income drawn, dollars: the open bottom bracket ("<5000") holds
+zero and negative incomes in the CPS, but a current account with regular outgoings needs some
+income, so that bracket is drawn from $2,400 (about $150 a month net) up to its top."""
+INCOME_TOP_CODE = 1_000_000.0
+"""Highest annual household income drawn, dollars: the Pareto tail above the open top
+bracket is top-coded here, as public-use census files top-code incomes, so a handful of
+draws cannot dominate totals (a Pareto shape of 2.5 reaches it with probability 1.1%)."""
 
 
 @cache
@@ -93,7 +102,8 @@ def attributes(people: pd.DataFrame, rng: np.random.Generator):
     -------
     age : int16 (n,), years, uniform within the band; is_male : bool (n,);
     region : int8 (n,), index into ``behaviour.REGIONS``; income : float64 (n,), net
-    monthly income in dollars, uniform within the annual bracket (Pareto above an open top).
+    monthly income in dollars, uniform within the annual bracket (Pareto above an open top),
+    between :data:`INCOME_FLOOR` and :data:`INCOME_TOP_CODE` a year before tax.
     """
     low, high = _per_agent_bounds(people["age_band"], "age")
     age = rng.integers(low.astype(np.int64), np.minimum(high, _OLDEST).astype(np.int64))
@@ -109,8 +119,10 @@ def attributes(people: pd.DataFrame, rng: np.random.Generator):
     ]
     low, high = _per_agent_bounds(people["household_income"], "income")
     top = np.isinf(high)
+    low = np.maximum(low, np.minimum(INCOME_FLOOR, high / 2))
     annual = np.where(top, low * (1 + rng.pareto(_TOP_INCOME_TAIL, len(people))),
                       low + rng.random(len(people)) * (np.where(top, low, high) - low))  # fmt: skip
+    annual = np.minimum(annual, np.maximum(INCOME_TOP_CODE, low))
     is_male = (sex.astype(str) == "M").to_numpy()
     return age.astype(np.int16), is_male, region, annual / 12 * NET_SHARE
 

@@ -39,6 +39,7 @@ _ACCOUNT_MULTIPLIER = 2_654_435_761
 _ACCOUNT_OFFSET = 1_234_567_891
 _BILL_SLOTS = ("housing", "utilities", "telecom")
 _CENTS = 100
+_MONTH = 365.25 / 12  # days
 
 
 def account_numbers(customer_index: np.ndarray) -> np.ndarray:
@@ -190,21 +191,31 @@ def build_customers(
     segment[income > 2.5 * median] = B.SEGMENTS.index("affluent")
     segment[(age < 23) & (income < median)] = B.SEGMENTS.index("student")
     segment[age >= 67] = B.SEGMENTS.index("retired")
+    working = (age >= 23) & (age < 67)
+    segment[working & (rng.random(n) < beh["business_share"])] = B.SEGMENTS.index("business")
     retired = segment == B.SEGMENTS.index("retired")
+    business = segment == B.SEGMENTS.index("business")
 
     pay_day = np.where(retired, 3, rng.choice([1, 15, 25, 28], size=n)).astype(np.int8)
     pay_second = rng.integers(2 * 3600, 6 * 3600, n).astype(np.int32)
     overdraft_cents = np.round(B.SEGMENT_OVERDRAFT[segment] * _CENTS).astype(np.int64)
-    opening_cents = np.round(income_cents * rng.uniform(0.2, 1.5, n)).astype(np.int64)
+    atm_limit_cents = np.round(B.SEGMENT_ATM_LIMIT[segment] * _CENTS).astype(np.int64)
     card_rate = (
         beh["card_payments_per_day"] * B.SEGMENT_CARD_ACTIVITY[segment] * rng.gamma(4.0, 0.25, n)
     )
-    # Card spend grows with income (elasticity 0.7), so low earners do not drift into their
-    # overdraft while high earners hoard: balances stay roughly stationary over a year.
-    log_spend = 0.7 * np.log(np.clip(income / median, 0.2, 5.0))
+    takings, clients = B.FLOWS["takings"], B.FLOWS["client_payment"]
+    # Receipts from outside, plus what other businesses of the bank pay in: SUPPLIER_INSIDE of
+    # every business's supplier payments, which are BUSINESS_PASS_ON of its receipts.
+    outside = takings.per_month * takings.mean + clients.per_month * clients.mean
+    receipts = np.where(business, outside / (1 - B.BUSINESS_PASS_ON * B.SUPPLIER_INSIDE), 0.0)
+    supplier_per_day = receipts * B.BUSINESS_PASS_ON / B.FLOWS["supplier_payment"].mean / _MONTH
+    scale = income + receipts  # dollars a month through the account
+    opening_cents = np.round(scale * _CENTS * rng.uniform(0.2, 1.5, n)).astype(np.int64)
 
     bill_day, bill_cents, bill_merchant = _bills(n, retired, income_cents, region, beh, rng,
                                                  index)  # fmt: skip
+    log_spend = _log_spend(income + receipts * (1 - B.BUSINESS_PASS_ON), bill_cents,
+                           opening_cents, atm_limit_cents, card_rate, beh)
     is_mule = np.zeros(n, dtype=bool)
     n_mules = min(n // 2, max(2, int(round(pop["mule_fraction"] * n))))
     is_mule[rng.choice(n, size=n_mules, replace=False)] = True
@@ -216,6 +227,8 @@ def build_customers(
         "overdraft_cents": overdraft_cents, "opening_cents": opening_cents,
         "card_rate": card_rate, "log_spend": log_spend, "bill_day": bill_day,
         "bill_cents": bill_cents, "bill_merchant": bill_merchant, "is_mule": is_mule,
+        "atm_limit_cents": atm_limit_cents, "scale_cents": np.round(scale * _CENTS),
+        "supplier_per_day": supplier_per_day,
     })  # fmt: skip
     first, last = draw_names(is_male, rng, pop["locale"])
     start_day = np.datetime64(dt.date.fromisoformat(config["run"]["start_date"]), "D")
@@ -242,12 +255,44 @@ def build_customers(
             "account_id": pa.array(state["account_id"]),
             "customer_id": pa.array(g + 1),
             "overdraft_limit": pa.array(overdraft_cents / _CENTS),
+            "atm_daily_limit": pa.array(atm_limit_cents / _CENTS),
             "opening_balance": pa.array(opening_cents / _CENTS),
             "is_mule": pa.array(is_mule),
             "card_id": pa.array(state["card_id"]),
         }
     )
     return state, customers, accounts, people.report
+
+
+def _log_spend(net_income, bill_cents, opening_cents, atm_limit_cents, card_rate, beh):
+    """Shift of log card amounts that makes each customer's expected monthly outgoings match
+    the expected incomings: what income and deposits leave after bills, cash, transfers to
+    other banks, savings sweeps and micro-payments goes on card payments and shopping
+    trips (at least a tenth of income). Customers therefore start in balance, and the
+    spending feedback only corrects chance."""
+    flows, per_month = B.FLOWS, lambda key: beh[key]
+    cash = B.CASH_WITHDRAWAL_AMOUNTS
+    atm_mean = (np.minimum(cash[0][None, :] * _CENTS, atm_limit_cents[:, None]) @ cash[1]
+                / cash[1].sum() / _CENTS)  # fmt: skip
+    bills = bill_cents.sum(axis=1) / _CENTS
+    micro_count = sum(B.MICRO_BURST[:2]) / 2
+    budget = (
+        net_income
+        + per_month("cash_deposits_per_month") * flows["cash_deposit"].mean
+        + per_month("external_transfers_in_per_month") * flows["external_transfer"].mean
+        - bills
+        - per_month("cash_withdrawals_per_month") * atm_mean
+        - per_month("external_transfers_out_per_month") * flows["external_transfer"].mean
+        - per_month("savings_sweeps_per_month") * np.mean(B.SWEEP_FRACTION)
+        * np.maximum(opening_cents, 0) / _CENTS
+        - per_month("micro_bursts_per_month") * micro_count * flows["micro_payment"].mean
+    )
+    weights = np.array([c.weight for c in B.CARD_CATEGORIES])
+    card_mean = weights @ np.array([c.median * np.exp(c.sigma**2 / 2) for c in B.CARD_CATEGORIES])
+    per_unit = (card_rate * _MONTH * card_mean / weights.sum()
+                + per_month("shopping_trips_per_month") * sum(B.SPREE[:2]) / 2
+                * flows["spree_payment"].mean)  # fmt: skip
+    return np.log(np.maximum(budget, 0.1 * net_income) / per_unit)
 
 
 def _bills(n, retired, income_cents, region, beh, rng, index):

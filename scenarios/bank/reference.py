@@ -87,6 +87,11 @@ class Customer(mesa.Agent):
         self.region = int(c.region[row])
         self.balance = int(model.inputs.opening_cents[row])
         self.overdraft = int(model.inputs.overdraft_cents[row])
+        self.atm_limit = int(model.inputs.atm_limit_cents[row])
+        self.atm_used = 0  # cents withdrawn at ATMs today
+        self.target = float(c.target_cents[row])
+        self.scale = float(c.scale_cents[row])
+        self.supplier_per_day = float(c.supplier_per_day[row])
 
     # -- the ordinary day -------------------------------------------------------------------
 
@@ -94,12 +99,27 @@ class Customer(mesa.Agent):
         """Post this customer's ordinary transactions of simulated day ``day``."""
         weekday, dom, dim = self.model.calendar[day]
         t0 = day * DAY
+        spend = self.spending(dom, dim)
         self.salary(t0, dom, dim)
         self.pay_bills(t0, dom, dim)
-        self.card_payments(t0, weekday)
-        self.cash_withdrawal(t0, weekday)
-        self.cash_deposit(t0)
+        self.card_payments(t0, weekday, spend)
+        self.micro_burst(t0)
+        self.shopping_trip(t0, spend)
+        self.cash_withdrawal(t0, weekday, spend)
+        self.cash_deposit(t0, weekday)
         self.transfer(t0)
+        self.external_transfers(t0, spend)
+        self.savings_sweep(t0)
+        if self.supplier_per_day > 0:
+            self.business(t0, weekday, spend)
+
+    def spending(self, dom: int, dim: int) -> float:
+        """Buffer-stock feedback: spend less under the balance aimed at for this point of
+        the pay cycle, more over it."""
+        gain = self.model.behaviour.rates[K.FEEDBACK]
+        expected = self.target + self.income_cents * K.pay_phase(dom, dim, self.pay_day)
+        m = np.exp(gain * (self.balance - expected) / max(self.scale, 1.0))
+        return float(np.clip(m, *K.FEEDBACK_RANGE))
 
     def salary(self, t0: int, dom: int, dim: int) -> None:
         """Income arrives on pay day (the month's last day in short months), early morning."""
@@ -119,15 +139,10 @@ class Customer(mesa.Agent):
             t = t0 + m.seconds(m.behaviour.schedule_cdf[code.overnight])
             m.post(Pending(t, code.BILL, code.direct_debit, self.row, -1, merchant, cents))
 
-    def restraint(self) -> float:
-        """Customers who start the day overdrawn halve their discretionary spending."""
-        return K.OVERDRAWN_RESTRAINT if self.balance < 0 else 1.0
-
-    def card_payments(self, t0: int, weekday: int) -> None:
+    def card_payments(self, t0: int, weekday: int, spend: float) -> None:
         """A Poisson number of card payments, each in a category drawn by its share."""
         m, beh, code = self.model, self.model.behaviour, self.model.codes
-        rate = self.card_rate * beh.card_weekday[weekday] * self.restraint()
-        for _ in range(m.rng.poisson(rate)):
+        for _ in range(m.rng.poisson(self.card_rate * beh.card_weekday[weekday] * spend)):
             cat = m.pick(beh.cat_cdf)
             t = t0 + m.seconds(beh.schedule_cdf[beh.cat_schedule[cat]])
             merchant = m.merchant(cat, self.region)
@@ -137,35 +152,112 @@ class Customer(mesa.Agent):
             channel = code.online if online else code.card_present
             m.post(Pending(t, code.PAYMENT, channel, self.row, -1, merchant, amount))
 
-    def cash_withdrawal(self, t0: int, weekday: int) -> None:
-        """At most one ATM withdrawal a day, of a standard amount."""
+    def micro_burst(self, t0: int) -> None:
+        """Now and then a burst of small payments at one app store or transit operator."""
         m, beh, code = self.model, self.model.behaviour, self.model.codes
-        p = beh.rates[0] * beh.schedule_weekday[code.cash, weekday] * self.restraint()
+        if m.rng.random() >= beh.rates[K.P_MICRO]:
+            return
+        cat = int(m.rng.choice(beh.small_categories))
+        merchant = m.merchant(cat, self.region)
+        channel = code.online if m.rng.random() < beh.cat_online[cat] else code.card_present
+        t = t0 + m.seconds(beh.schedule_cdf[code.evening])
+        lo, hi, gap_lo, gap_hi = (int(v) for v in beh.bursts[:4])
+        for _ in range(int(m.rng.integers(lo, hi + 1))):
+            m.post(Pending(t, code.PAYMENT, channel, self.row, -1, merchant,
+                           max(50, m.flow_amount(K.F_MICRO))))  # fmt: skip
+            t += int(m.rng.integers(gap_lo, gap_hi + 1))
+
+    def shopping_trip(self, t0: int, spend: float) -> None:
+        """Now and then several card payments in high-value stores within a few hours."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if m.rng.random() >= beh.rates[K.P_SPREE] * spend:
+            return
+        t = t0 + m.seconds(beh.schedule_cdf[code.daytime])
+        lo, hi, gap_lo, gap_hi = (int(v) for v in beh.bursts[4:])
+        for _ in range(int(m.rng.integers(lo, hi + 1))):
+            merchant = m.merchant(int(m.rng.choice(beh.spree_categories)), self.region)
+            amount = max(50, m.flow_amount(K.F_SPREE, shift=self.log_spend))
+            m.post(Pending(t, code.PAYMENT, code.card_present, self.row, -1, merchant, amount))
+            t += int(m.rng.integers(gap_lo, gap_hi + 1))
+
+    def cash_withdrawal(self, t0: int, weekday: int, spend: float) -> None:
+        """At most one ATM withdrawal a day, of a standard amount (the ATM's rails cut it
+        to the daily limit when it settles)."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        p = beh.rates[K.P_CASH_OUT] * beh.schedule_weekday[code.cash, weekday] * spend
         if m.rng.random() < p:
             amount = int(beh.cash_cents[m.pick(beh.cash_cdf)])
             t = t0 + m.seconds(beh.schedule_cdf[code.cash])
             m.post(Pending(t, code.CASH_OUT, code.atm, self.row, -1, amount=amount))
 
-    def cash_deposit(self, t0: int) -> None:
+    def cash_deposit(self, t0: int, weekday: int) -> None:
         """At most one cash deposit a day (median $200), at a branch or an ATM."""
-        m, code = self.model, self.model.codes
-        if m.rng.random() < m.behaviour.rates[1]:
-            amount = int(m.rng.lognormal(np.log(20_000.0), 0.8))
-            channel = code.branch if m.rng.random() < 0.5 else code.atm
-            t = t0 + m.seconds(m.behaviour.schedule_cdf[code.cash])
-            m.post(Pending(t, code.CASH_IN, channel, -1, self.row, amount=amount))
+        m = self.model
+        if m.rng.random() < m.behaviour.rates[K.P_CASH_IN]:
+            self.deposit_cash(t0, weekday, m.flow_amount(K.F_DEPOSIT), at_branch=0.5)
+
+    def deposit_cash(self, t0: int, weekday: int, amount: int, at_branch: float) -> None:
+        """Cash in at a branch in opening hours (never on Sunday), else at an ATM."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if m.rng.random() < at_branch and beh.schedule_weekday[code.opening_hours, weekday] > 0:
+            channel, t = code.branch, t0 + m.seconds(beh.schedule_cdf[code.opening_hours])
+        else:
+            channel, t = code.atm, t0 + m.seconds(beh.schedule_cdf[code.cash])
+        m.post(Pending(t, code.CASH_IN, channel, -1, self.row, amount=amount))
 
     def transfer(self, t0: int) -> None:
-        """At most one transfer a day (median $80) to any other customer of the shard."""
-        m, code = self.model, self.model.codes
-        n = len(m.customers)
-        if n > 1 and m.rng.random() < m.behaviour.rates[2]:
-            other = int(m.rng.integers(0, n - 1))
-            other += other >= self.row  # skip ourselves
-            amount = max(100, int(m.rng.lognormal(np.log(8_000.0), 1.0)))
-            channel = code.mobile if m.rng.random() < 0.7 else code.online
-            t = t0 + m.seconds(m.behaviour.schedule_cdf[code.evening])
-            m.post(Pending(t, code.TRANSFER, channel, self.row, other, amount=amount))
+        """At most one transfer a day to any other customer of the shard (median $80; a few
+        are large, median $2,000)."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if len(m.customers) > 1 and m.rng.random() < beh.rates[K.P_TRANSFER]:
+            large = m.rng.random() < beh.rates[K.LARGE_SHARE]
+            amount = max(100, m.flow_amount(K.F_LARGE if large else K.F_TRANSFER))
+            t = t0 + m.seconds(beh.schedule_cdf[code.evening])
+            m.post(Pending(t, code.TRANSFER, m.app(), self.row, m.other(self.row), amount=amount))
+
+    def external_transfers(self, t0: int, spend: float) -> None:
+        """Money sent to and received from accounts at other banks (median $250)."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if m.rng.random() < beh.rates[K.P_EXT_OUT] * spend:
+            t = t0 + m.seconds(beh.schedule_cdf[code.evening])
+            m.post(Pending(t, code.TRANSFER, m.app(), self.row, -1,
+                           amount=max(100, m.flow_amount(K.F_EXTERNAL))))  # fmt: skip
+        if m.rng.random() < beh.rates[K.P_EXT_IN]:
+            t = t0 + m.seconds(beh.schedule_cdf[code.evening])
+            m.post(Pending(t, code.TRANSFER, code.online, -1, self.row,
+                           amount=max(100, m.flow_amount(K.F_EXTERNAL))))  # fmt: skip
+
+    def savings_sweep(self, t0: int) -> None:
+        """Now and then a share of the balance moves to savings at another bank."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if m.rng.random() < beh.rates[K.P_SWEEP]:
+            share = m.rng.uniform(beh.rates[K.SWEEP_LO], beh.rates[K.SWEEP_HI])
+            t = t0 + m.seconds(beh.schedule_cdf[code.evening])
+            m.post(Pending(t, code.TRANSFER, m.app(), self.row, -1, amount=int(share * MILLION),
+                           mode=K.MODE_BALANCE_FRACTION))  # fmt: skip
+
+    def business(self, t0: int, weekday: int, spend: float) -> None:
+        """A small business's day: cash takings, client payments in, supplier payments out
+        (some to other businesses of the bank)."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if m.rng.random() < beh.rates[K.P_TAKINGS] * beh.schedule_weekday[code.cash, weekday]:
+            self.deposit_cash(t0, weekday, m.flow_amount(K.F_TAKINGS), at_branch=0.7)
+        if m.rng.random() < beh.rates[K.P_CLIENT]:
+            t = t0 + m.seconds(beh.schedule_cdf[code.daytime])
+            m.post(Pending(t, code.TRANSFER, code.online, -1, self.row,
+                           amount=m.flow_amount(K.F_CLIENT)))  # fmt: skip
+        if m.rng.random() < self.supplier_per_day * spend:
+            businesses = m.inputs.customers.businesses
+            payee = -1  # another business of the bank (two tries to avoid itself), or outside
+            if len(businesses) > 1 and m.rng.random() < beh.rates[K.SUPPLIER_INSIDE]:
+                for _ in range(2):
+                    payee = int(m.rng.choice(businesses))
+                    if payee != self.row:
+                        break
+                payee = -1 if payee == self.row else payee
+            t = t0 + m.seconds(beh.schedule_cdf[code.daytime])
+            m.post(Pending(t, code.TRANSFER, code.online, self.row, payee,
+                           amount=m.flow_amount(K.F_SUPPLIER)))  # fmt: skip
 
 
 @dataclass
@@ -182,6 +274,7 @@ class Case:
     hub: int
     ring: list[int]
     clock: int
+    mimics: bool = False  # passes for ordinary activity (see BankModel.new_case)
     received: dict[int, int] = field(default_factory=dict)
 
     def account(self, role: str, j: int) -> int:
@@ -213,6 +306,7 @@ class BankModel(mesa.Model):
                          for row in calendar_days(run["start_date"], run["days"])]  # fmt: skip
         self.customers = [Customer(self, row) for row in range(len(inputs.opening_cents))]
         self.mules = inputs.customers.mules
+        self.business_mules = inputs.customers.business_mules
         self.victims = inputs.customers.victims
         self.steps_of = [  # per typology, its compiled steps in order
             [CompiledStep(*row) for row in self.crime.steps[first:end]]
@@ -236,6 +330,21 @@ class BankModel(mesa.Model):
         """Seconds after midnight: an hour from ``hour_cdf``, then uniform within it."""
         hour = min(self.pick(hour_cdf), 23)
         return hour * 3600 + int(self.rng.integers(0, 3600))
+
+    def flow_amount(self, flow: int, shift: float = 0.0) -> int:
+        """Cents from the log-normal of ordinary flow ``flow`` (``kernels.F_*``), its log
+        shifted by ``shift``."""
+        log_median, sigma = self.behaviour.flows[flow]
+        return int(self.rng.lognormal(log_median + shift, sigma))
+
+    def app(self) -> int:
+        """Channel of a customer's own transfer: the mobile app (70%) or online banking."""
+        return self.codes.mobile if self.rng.random() < 0.7 else self.codes.online
+
+    def other(self, row: int) -> int:
+        """Any customer row but ``row``."""
+        other = int(self.rng.integers(0, len(self.customers) - 1))
+        return other + (other >= row)
 
     def merchant(self, category: int, region: int) -> int:
         """A merchant of ``category``: in ``region`` with the in-region share, else anywhere."""
@@ -270,9 +379,15 @@ class BankModel(mesa.Model):
                 self.run_case(self.new_case(k, case_id, day * DAY))
 
     def new_case(self, k: int, case_id: int, t0: int) -> Case:
-        """Pick a victim, a hub and (if the typology uses one) a ring of other mules."""
+        """Pick whether the case mimics ordinary activity (with the typology's mimicry), a
+        victim, a hub (a business mule when mimicking) and, if the typology uses one, a
+        ring of other mules; then the start time (an ordinary customer's for its first
+        channel when mimicking, else the typology's)."""
+        mimics = bool(self.rng.random() < self.crime.mimicry[k])
         victim = int(self.rng.choice(self.victims))
         hub = int(self.rng.choice(self.mules))
+        if mimics and len(self.business_mules):
+            hub = int(self.rng.choice(self.business_mules))
         ring: list[int] = []
         ring_lo, ring_hi = int(self.crime.bounds[k, 2]), int(self.crime.bounds[k, 3])
         if ring_hi > 0:
@@ -280,42 +395,79 @@ class BankModel(mesa.Model):
             size = min(wanted, len(self.mules) - 1, K.MAX_RING)
             others = self.mules[self.mules != hub]
             ring = [int(a) for a in self.rng.choice(others, size=size, replace=False)]
-        clock = t0 + self.seconds(self.crime.start_cdf[k])
-        return Case(k, case_id, victim, hub, ring, clock)
+        if mimics:
+            first_channel = int(self.steps_of[k][0].channel)
+            schedule = K.ordinary_schedule(first_channel, self.behaviour.codes)
+            clock = t0 + self.seconds(self.behaviour.schedule_cdf[schedule])
+        else:
+            clock = t0 + self.seconds(self.crime.start_cdf[k])
+        return Case(k, case_id, victim, hub, ring, clock, mimics)
 
     def run_case(self, case: Case) -> None:
-        """Walk the typology's steps; each occurrence advances the clock and posts a row."""
+        """Walk the typology's steps; each occurrence advances the clock (to the branch's
+        opening hours for branch rows) and posts a row. A mimicking case paces itself by
+        the steps' ``mimic_*`` delays and repeats."""
         for step in self.steps_of[case.typology]:
             src_role, dst_role = ROLES[int(step.src)], ROLES[int(step.dst)]
+            if case.mimics:
+                delay, repeat = ((step.mimic_delay_lo, step.mimic_delay_hi),
+                                 (step.mimic_repeat_lo, step.mimic_repeat_hi))  # fmt: skip
+            else:
+                delay, repeat = (step.delay_lo, step.delay_hi), (step.repeat_lo, step.repeat_hi)
             if step.per_member:
                 count = len(case.ring)
             else:
-                count = int(self.rng.integers(int(step.repeat_lo), int(step.repeat_hi) + 1))
+                count = int(self.rng.integers(int(repeat[0]), int(repeat[1]) + 1))
             for j in range(count):
-                case.clock += int(self.rng.uniform(step.delay_lo, step.delay_hi))
+                case.clock = self.next_time(case, int(self.rng.uniform(*delay)),
+                                            int(step.channel))
                 src, dst = case.account(src_role, j), case.account(dst_role, j)
-                amount, mode = self.case_amount(step, case, src)
+                category = self.case_category(dst_role)
+                merchant = -1 if category < 0 else self.merchant(category,
+                                                                 self.customers[src].region)
+                amount, mode = self.case_amount(step, case, src, category)
                 if dst >= 0 and mode == K.MODE_FIXED:
                     case.received[dst] = amount
                 self.post(Pending(case.clock, int(step.type), int(step.channel), src, dst,
-                                  self.case_merchant(dst_role, src), amount, mode,
-                                  case.typology + 1, case.case_id))  # fmt: skip
+                                  merchant, amount, mode, case.typology + 1,
+                                  case.case_id))  # fmt: skip
 
-    def case_merchant(self, dst_role: str, src: int) -> int:
-        """The merchant paid by a step (near the source's region), or -1."""
+    def next_time(self, case: Case, gap: int, channel: int) -> int:
+        """When the case's next row happens, ``gap`` seconds on; a mimicking case waiting a
+        day or more acts at an ordinary time of day for the channel; branch rows wait for
+        opening hours."""
+        t = case.clock + gap
+        if case.mimics and gap >= DAY:
+            schedule = K.ordinary_schedule(channel, self.behaviour.codes)
+            t = t - t % DAY + self.seconds(self.behaviour.schedule_cdf[schedule])
+            t += DAY if t <= case.clock else 0
+        return int(K.opening(t, channel, self.behaviour.codes, self.crime.first_weekday))
+
+    def case_category(self, dst_role: str) -> int:
+        """The merchant category a step pays, or -1."""
         if dst_role == "merchant":
-            category = self.pick(self.behaviour.cat_cdf)
-        elif dst_role == "merchant_high":
-            category = int(self.rng.choice(self.crime.high_categories))
-        else:
-            return -1
-        return self.merchant(category, self.customers[src].region)
+            return self.pick(self.behaviour.cat_cdf)
+        if dst_role == "merchant_high":
+            return int(self.rng.choice(self.crime.high_categories))
+        if dst_role == "merchant_small":
+            return int(self.rng.choice(self.behaviour.small_categories))
+        return -1
 
-    def case_amount(self, step: CompiledStep, case: Case, src: int) -> tuple[int, int]:
-        """Amount (cents, at least 1; or millionths of balance) and mode of one occurrence."""
+    def case_amount(self, step: CompiledStep, case: Case, src: int,
+                    category: int) -> tuple[int, int]:  # fmt: skip
+        """Amount (cents, at least 1; or millionths of balance) and mode of one occurrence.
+        In a mimicking case, an amount not passed on from earlier in the case is an
+        ordinary customer's (a savings sweep's share for a balance fraction)."""
         rule, a, b = AMOUNT_RULES[int(step.rule)], step.a, step.b
         mode = K.MODE_FIXED
-        if rule == "lognormal":  # median a, log-sd b, currency units
+        beh, kind = self.behaviour, int(step.type)
+        if case.mimics and rule == "balance_fraction" and kind != self.codes.CASH_OUT:
+            share = self.rng.uniform(beh.rates[K.SWEEP_LO], beh.rates[K.SWEEP_HI])
+            amount, mode = int(share * MILLION), K.MODE_BALANCE_FRACTION
+        elif case.mimics and not rule.startswith("received"):
+            high = ROLES[int(step.dst)] == "merchant_high"
+            amount = self.ordinary_amount(kind, src, category, high, rule)
+        elif rule == "lognormal":  # median a, log-sd b, currency units
             amount = int(self.rng.lognormal(np.log(a * 100.0), b))
         elif rule == "uniform":
             amount = int(self.rng.uniform(a, b) * 100.0)
@@ -329,12 +481,37 @@ class BankModel(mesa.Model):
                 amount //= max(len(case.ring), 1)
         return max(amount, 1), mode
 
+    def ordinary_amount(self, kind: int, src: int, category: int, high: bool,
+                        rule: str) -> int:  # fmt: skip
+        """Cents an ordinary customer moves in a row of this type: micro-payments at
+        small-payment merchants, a shopping trip's spend at high-value ones, else the
+        category's spend; cash takings (below the reporting threshold for a threshold
+        rule); a standard ATM amount; a client payment from outside, or a large transfer."""
+        beh, code = self.behaviour, self.codes
+        shift = self.customers[src].log_spend if src >= 0 else 0.0
+        if kind == code.PAYMENT:
+            if category in beh.small_categories:
+                return self.flow_amount(K.F_MICRO)
+            if high:
+                return self.flow_amount(K.F_SPREE, shift=shift)
+            return int(self.rng.lognormal(beh.cat_mu[category] + shift, beh.cat_sigma[category]))
+        if kind == code.CASH_IN:
+            amount = self.flow_amount(K.F_TAKINGS)
+            if rule == "threshold_fraction":
+                amount = min(amount, int(self.crime.threshold_cents) - 100)
+            return amount
+        if kind == code.CASH_OUT:
+            return int(beh.cash_cents[self.pick(beh.cash_cdf)])
+        return self.flow_amount(K.F_CLIENT if src < 0 else K.F_LARGE)
+
     # -- settlement ---------------------------------------------------------------------------
 
     def settle(self, t_end: int) -> None:
         """Book the transactions due before ``t_end`` in time order (ties: creation order)."""
         due = [tx for tx in self.pending if tx.t < t_end]
         self.pending = [tx for tx in self.pending if tx.t >= t_end]
+        for customer in self.customers:
+            customer.atm_used = 0
         for tx in sorted(due, key=lambda tx: tx.t):  # sorted() is stable
             self.book(tx)
 
@@ -346,6 +523,13 @@ class BankModel(mesa.Model):
         if tx.mode == K.MODE_BALANCE_FRACTION:
             amount = max(max(src.balance, 0) * amount // MILLION, MIN_FRACTION_CENTS)
         approved = src is None or src.balance - amount >= -src.overdraft
+        if src is not None and (tx.kind, tx.channel) == (self.codes.CASH_OUT, self.codes.atm):
+            # the ATM's rails, whoever withdraws: whole $20 notes within the daily limit
+            left = src.atm_limit - src.atm_used
+            notes = max(min(amount, left) // K.ATM_NOTE_CENTS, 1)
+            amount = notes * K.ATM_NOTE_CENTS
+            approved = amount <= left and src.balance - amount >= -src.overdraft
+            src.atm_used += amount if approved else 0
         row = [0] * K.N_OUT  # balances of a side outside the bank stay 0 (masked on output)
         row[K.O_T], row[K.O_TYPE], row[K.O_CHAN] = tx.t, tx.kind, tx.channel
         row[K.O_STATUS], row[K.O_AMOUNT] = (0 if approved else 1), amount

@@ -37,6 +37,13 @@ class ShardInputs:
     crime: K.Crime
     opening_cents: np.ndarray
     overdraft_cents: np.ndarray
+    atm_limit_cents: np.ndarray
+
+    def atm(self, codes) -> tuple:
+        """The ATM rails :func:`scenarios.bank.kernels.settle` applies: CASH_OUT and atm
+        codes, daily limits, and a withdrawn-today counter per account."""
+        return (codes[K.CASH_OUT], codes[K.ATM], self.atm_limit_cents,
+                np.zeros_like(self.atm_limit_cents))  # fmt: skip
 
 
 def epoch_seconds(start_date: str) -> int:
@@ -74,16 +81,26 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
     cards = B.CARD_CATEGORIES
     weights = np.array([c.weight for c in cards])
     cash_amounts, cash_p = B.CASH_WITHDRAWAL_AMOUNTS
+    rates = np.zeros(K.N_RATES)
+    for entry, key in ((K.P_CASH_OUT, "cash_withdrawals_per_month"),
+                       (K.P_CASH_IN, "cash_deposits_per_month"),
+                       (K.P_TRANSFER, "transfers_per_month"),
+                       (K.P_EXT_OUT, "external_transfers_out_per_month"),
+                       (K.P_EXT_IN, "external_transfers_in_per_month"),
+                       (K.P_SWEEP, "savings_sweeps_per_month"),
+                       (K.P_MICRO, "micro_bursts_per_month"),
+                       (K.P_SPREE, "shopping_trips_per_month")):  # fmt: skip
+        rates[entry] = beh[key] / _DAYS_PER_MONTH
+    rates[K.P_TAKINGS] = B.FLOWS["takings"].per_month / _DAYS_PER_MONTH
+    rates[K.P_CLIENT] = B.FLOWS["client_payment"].per_month / _DAYS_PER_MONTH
+    rates[K.IN_REGION], rates[K.LARGE_SHARE] = beh["in_region_share"], B.LARGE_TRANSFER_SHARE
+    rates[K.FEEDBACK], rates[K.SUPPLIER_INSIDE] = B.SPENDING_FEEDBACK, B.SUPPLIER_INSIDE
+    rates[K.SWEEP_LO], rates[K.SWEEP_HI] = B.SWEEP_FRACTION
     behaviour = K.Behaviour(
         codes=codes,
-        rates=np.array(
-            [
-                beh["cash_withdrawals_per_month"] / _DAYS_PER_MONTH,
-                beh["cash_deposits_per_month"] / _DAYS_PER_MONTH,
-                beh["transfers_per_month"] / _DAYS_PER_MONTH,
-                beh["in_region_share"],
-            ]
-        ),  # fmt: skip
+        rates=rates,
+        flows=np.array([[np.log(f.median * 100.0), f.sigma] for f in B.FLOWS.values()]),
+        bursts=np.array(B.MICRO_BURST + B.SPREE, dtype=np.int64),
         cat_cdf=(cat_cdf := np.cumsum(weights) / weights.sum()),
         cat_guide=guide_table(cat_cdf),
         cat_mu=np.log(np.array([c.median * 100.0 for c in cards])),
@@ -98,12 +115,13 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         cash_cdf=(cash_cdf := np.cumsum(cash_p) / cash_p.sum()),
         cash_guide=guide_table(cash_cdf),
         bill_variable=np.array([False, True, False]),
+        small_categories=_category_codes(B.SMALL_PAYMENT_CATEGORIES),
+        spree_categories=_category_codes(B.HIGH_VALUE_CATEGORIES),
         merchant_order=index.order,
         merchant_offsets=index.offsets,
         n_regions=len(B.REGIONS),
     )
     compiled = compile_typologies(TYPOLOGIES, types, channels)
-    names = [c.name for c in B.MERCHANT_CATEGORIES]
     crime = K.Crime(
         steps=compiled.steps,
         bounds=compiled.bounds,
@@ -111,9 +129,12 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         start_guide=guide_table(compiled.start_cdf),
         p_case=case_probabilities(config, compiled.names),
         threshold_cents=np.int64(round(config["laundering"]["reporting_threshold"] * 100)),
-        high_categories=np.array([names.index(c) for c in B.HIGH_VALUE_CATEGORIES], np.int64),
+        high_categories=_category_codes(B.HIGH_VALUE_CATEGORIES),
+        mimicry=np.array([config["difficulty"][name] for name in compiled.names]),
+        first_weekday=np.int64(dt.date.fromisoformat(config["run"]["start_date"]).weekday()),
     )
     is_mule = state["is_mule"]
+    days = calendar_days(config["run"]["start_date"], 1)
     customers = K.Customers(
         card_rate=state["card_rate"],
         log_spend=state["log_spend"],
@@ -124,11 +145,23 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         bill_cents=state["bill_cents"],
         bill_merchant=state["bill_merchant"],
         region=state["region"].astype(np.int64),
+        target_cents=state["opening_cents"] - state["income_cents"] * K.pay_phase(
+            days[0, 1], days[0, 2], state["pay_day"].astype(np.int64)),
+        # infinite for mules: crime money passing through does not change their spending
+        scale_cents=np.where(is_mule, np.inf, state["scale_cents"]),
+        supplier_per_day=state["supplier_per_day"],
+        businesses=np.flatnonzero(state["supplier_per_day"] > 0).astype(np.int64),
         mules=np.flatnonzero(is_mule).astype(np.int64),
+        business_mules=np.flatnonzero(is_mule & (state["supplier_per_day"] > 0)).astype(np.int64),
         victims=np.flatnonzero(~is_mule).astype(np.int64),
     )
     return ShardInputs(customers, behaviour, crime, state["opening_cents"],
-                       state["overdraft_cents"])  # fmt: skip
+                       state["overdraft_cents"], state["atm_limit_cents"])  # fmt: skip
+
+
+def _category_codes(names) -> np.ndarray:
+    categories = [c.name for c in B.MERCHANT_CATEGORIES]
+    return np.array([categories.index(name) for name in names], dtype=np.int64)
 
 
 def run_kernel(
@@ -148,7 +181,8 @@ def run_kernel(
     balance = inputs.opening_cents.copy()
     bits = new_bits(rng)
     n_cases = np.zeros(len(inputs.crime.p_case), dtype=np.int64)
-    expected = int(len(balance) * (config["behaviour"]["card_payments_per_day"] + 0.5))
+    expected = int(len(balance) * (config["behaviour"]["card_payments_per_day"] + 0.8))
+    atm = inputs.atm(inputs.behaviour.codes)
     cand, m = K.new_candidates(2 * expected), 0
     # One output buffer for all chunks: fresh pages cost a fault each on first write,
     # which was half of the booking time when every chunk had a new buffer.
@@ -162,5 +196,5 @@ def run_kernel(
                                      inputs.crime, balance, rng, bits, cand, m,
                                      n_cases)  # fmt: skip
             out, n_out, m = K.settle(cand, m, (day + 1) * 86400, balance,
-                                     inputs.overdraft_cents, out, n_out)  # fmt: skip
+                                     inputs.overdraft_cents, atm, out, n_out)  # fmt: skip
         yield out, n_out, balance, n_cases

@@ -10,6 +10,7 @@ from scipy.special import ndtri
 
 from rules.financial_crime import TYPOLOGIES
 from rules.oversampling import Oversampling
+from scenarios.bank import alerts, sessions
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
 from simulations.bits import keyed_uniform
@@ -30,7 +31,8 @@ SCHEMAS = {
         ("dst_balance_before", _MONEY), ("dst_balance_after", _MONEY),
         ("is_fraud", pa.bool_()), ("is_laundering", pa.bool_()), ("fraud_type", _LABEL),
         ("case_id", pa.int64()), ("reported_at", pa.timestamp("s")),
-        ("sample_weight", pa.float64()),
+        ("sample_weight", pa.float64()), ("counterparty_bank", _LABEL),
+        ("session_id", pa.int64()),
     ]),
     "customers": pa.schema([
         ("customer_id", pa.int64()), ("first_name", pa.dictionary(pa.int32(), pa.string())),
@@ -42,6 +44,7 @@ SCHEMAS = {
     ]),
     "accounts": pa.schema([
         ("account_id", pa.int64()), ("customer_id", pa.int64()), ("overdraft_limit", _MONEY),
+        ("atm_daily_limit", _MONEY),
         ("opening_balance", _MONEY), ("is_mule", pa.bool_()), ("card_id", pa.int64()),
         ("closing_balance", _MONEY),
     ]),
@@ -49,6 +52,8 @@ SCHEMAS = {
         ("merchant_id", pa.int64()), ("name", pa.string()), ("category", _LABEL),
         ("region", _LABEL), ("mcc", pa.int16()),
     ]),
+    "sessions": sessions.SCHEMA,
+    "alerts": alerts.SCHEMA,
 }  # fmt: skip
 """Arrow schema of every table the scenario writes. Money columns are dollars (float64
 holding whole cents: compare after rounding to 2 decimals)."""
@@ -59,11 +64,16 @@ COLUMN_DOCS = {
     "outside the bank); mcc is the merchant's ISO 18245 category code and card_id the "
     "customer's debit card, on card payments; reported_at is when a labelled row's label "
     "became known (null if after the run's end); sample_weight is 1/oversampling.factor on "
-    "rows of crime cases, else 1",
+    "rows of crime cases, else 1; counterparty_bank is the other bank of a transfer from or "
+    "to outside; session_id is the online-banking session of a customer's online or mobile "
+    "transfer",
     "customers": "one row per customer, synthesised from census marginals (age band, sex, "
     "region, household-income band), with Faker names drawn consistently with sex",
-    "accounts": "one current account per customer; closing_balance at the end of the run",
+    "accounts": "one current account per customer with its debit card; closing_balance at "
+    "the end of the run; atm_daily_limit caps the card's ATM withdrawals per day",
     "merchants": "card acceptors and bill payees",
+    "sessions": sessions.DOC,
+    "alerts": alerts.DOC,
 }
 
 ROLES = {
@@ -71,7 +81,7 @@ ROLES = {
         labels=("is_fraud", "is_laundering", "fraud_type"), cases=("case_id",),
         label_details=("reported_at", "sample_weight"),
         entities=("src_account", "dst_account"), time="timestamp", event_type="type",
-        amounts=("amount",), identifiers=("transaction_id", "card_id"),
+        amounts=("amount",), identifiers=("transaction_id", "card_id", "session_id"),
         references=("merchant_id",),
     ),
     "customers": TableRoles(entities=("customer_id",),
@@ -79,12 +89,20 @@ ROLES = {
     "accounts": TableRoles(labels=("is_mule",), entities=("account_id",),
                            identifiers=("customer_id", "card_id")),
     "merchants": TableRoles(entities=("merchant_id",), identifiers=("name",)),
+    "sessions": sessions.ROLES,
+    "alerts": alerts.ROLES,
 }  # fmt: skip
 """Column roles for ``synthsim audit`` and ``synthsim compare``."""
 
 CURRENCY = "USD"
 _PAYMENT = B.TRANSACTION_TYPES.index("PAYMENT")
 _CARD_CHANNELS = [B.CHANNELS.index(c) for c in ("card_present", "online")]
+
+_TRANSFER = B.TRANSACTION_TYPES.index("TRANSFER")
+_BANK_NAMES = [name for name, _ in B.COUNTERPARTY_BANKS]
+_BANK_CDF = np.cumsum([share for _, share in B.COUNTERPARTY_BANKS])
+_BANK_CDF /= _BANK_CDF[-1]
+_OUTSIDE_PARTIES = 4  # distinct accounts elsewhere per customer (savings, family, landlord)
 
 _FAMILY_IS_FRAUD = np.array([False] + [t.family == "fraud" for t in TYPOLOGIES])
 _FAMILY_IS_LAUNDERING = np.array([False] + [t.family == "laundering" for t in TYPOLOGIES])
@@ -144,11 +162,27 @@ class ShardOutput:
         at[rows] = seconds[rows] + np.round(delay_days * 86400).astype(np.int64)
         return at, (case < 0) | (at > self.end_s)
 
+    def counterparty_bank(self, outside: np.ndarray, account: np.ndarray, case: np.ndarray,
+                          row_id: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Bank code (into ``behaviour.COUNTERPARTY_BANKS``) of each ``outside`` row's other
+        side: one of the customer's few outside accounts (the case's, for crime), each at a
+        bank drawn by deposit share."""
+        rows = np.flatnonzero(outside)
+        party = (keyed_uniform(self.seed, "outside-party", row_id[rows])
+                 * _OUTSIDE_PARTIES).astype(np.int64)  # fmt: skip
+        key = np.where(case[rows] >= 0, (case[rows] << 1) | 1,
+                       (account[rows] * _OUTSIDE_PARTIES + party) << 1)  # fmt: skip
+        bank = np.zeros(len(outside), dtype=np.int64)
+        bank[rows] = np.searchsorted(_BANK_CDF, keyed_uniform(self.seed, "outside-bank", key),
+                                     side="right")  # fmt: skip
+        return bank
+
 
 def transactions_batch(out: np.ndarray, n: int, first_row: int, shard: ShardOutput,
                        ) -> pa.RecordBatch:  # fmt: skip
     """Convert ``out[:, :n]`` (see :mod:`scenarios.bank.kernels`) to a record batch; its
-    rows are numbered from ``first_row`` within the shard."""
+    rows are numbered from ``first_row`` within the shard. ``session_id`` is left null for
+    :class:`scenarios.bank.sessions.SessionLog` to fill."""
     o = out[:, :n]
     src, dst, merchant, ftype = o[K.O_SRC], o[K.O_DST], o[K.O_MERCH], o[K.O_FTYPE]
     src_out, dst_out, no_merchant = src < 0, dst < 0, merchant < 0
@@ -156,12 +190,16 @@ def transactions_batch(out: np.ndarray, n: int, first_row: int, shard: ShardOutp
     seconds = o[K.O_T] + shard.epoch_s
     case = np.where(o[K.O_CASE] < 0, -1, o[K.O_CASE] + (shard.shard << 32))
     reported, unknown = shard.reported_at(case, seconds, _FAMILY_IS_LAUNDERING[ftype])
+    row_id = np.arange(first_row, first_row + n, dtype=np.int64) + (shard.shard << 32)
+    outside = (o[K.O_TYPE] == _TRANSFER) & (src_out != dst_out)
+    inside_party = shard.account_id[np.where(src_out, np.maximum(dst, 0), np.maximum(src, 0))]
+    bank = shard.counterparty_bank(outside, inside_party, case, row_id)
 
     def money(values, mask=None):
         return pa.array(values / 100.0, mask=mask)
 
     columns = [
-        pa.array(np.arange(first_row, first_row + n, dtype=np.int64) + (shard.shard << 32)),
+        pa.array(row_id),
         pa.array(seconds, type=pa.timestamp("s")),
         _codes(o[K.O_TYPE], B.TRANSACTION_TYPES),
         money(o[K.O_AMOUNT]),
@@ -183,5 +221,7 @@ def transactions_batch(out: np.ndarray, n: int, first_row: int, shard: ShardOutp
         pa.array(case, mask=case < 0),
         pa.array(reported, type=pa.timestamp("s"), mask=unknown),
         pa.array(shard.oversampling.weights(ftype > 0)),
+        _codes(bank, _BANK_NAMES, ~outside),
+        pa.nulls(n, pa.int64()),  # session_id: set by the shard's session log
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMAS["transactions"])
