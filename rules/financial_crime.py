@@ -8,7 +8,9 @@ Criminals use the same rails as everyone: ATM withdrawals are whole $20 notes wi
 card's daily limit (so mules pass the rest on by transfer), branch deposits wait for opening
 hours, and card testers use merchants where small payments are common. Each step also says
 how a case that mimics ordinary behaviour paces itself (``mimic_delay``, ``mimic_repeat``):
-like the ordinary activity it passes for.
+like the ordinary activity it passes for (a stolen card used as its owner uses it, hours
+apart; card tests paced like a burst of in-app payments; laundering flows days apart, like a
+business's).
 Amounts are in currency units; delays in seconds.
 """
 
@@ -26,17 +28,16 @@ _DAY = 86400.0
 _NIGHT = Schedule("night", (5, 5, 5, 4, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5, 5))
 # Cash is placed during branch hours.
 _BRANCH = Schedule("branch", (0,) * 9 + (3, 4, 4, 4, 4, 4, 4, 3) + (0,) * 7)
-_ANYTIME = Schedule("anytime", (1,) * 24)
 
 FRAUD_TYPOLOGIES = (
     Typology(
         "account_takeover",
         "fraud",
         steps=(
-            Step("victim", "hub", "TRANSFER", "online", ("balance_fraction", 0.6, 0.95),
+            Step("victim", "hub", "TRANSFER", "online", ("balance_fraction", 0.8, 0.99),
                  delay=(0, 600)),
             Step("hub", "external", "CASH_OUT", "atm", ("balance_fraction", 0.9, 1.0),
-                 delay=(1 * _HOUR, 6 * _HOUR), mimic_delay=(_DAY, 3 * _DAY)),
+                 delay=(300, _HOUR), mimic_delay=(_DAY, 3 * _DAY)),
             Step("hub", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
                  delay=(1 * _HOUR, 12 * _HOUR), mimic_delay=(_DAY, 5 * _DAY)),
         ),
@@ -47,17 +48,17 @@ FRAUD_TYPOLOGIES = (
         "fraud",
         steps=(
             Step("victim", "merchant_high", "PAYMENT", "card_present",
-                 ("lognormal", 250.0, 0.6), delay=(120, 1200), repeat=(4, 12),
-                 mimic_delay=(180, 1500), mimic_repeat=(3, 8)),
+                 ("lognormal", 400.0, 0.5), delay=(60, 600), repeat=(4, 12),
+                 mimic_delay=(2 * _HOUR, 12 * _HOUR), mimic_repeat=(3, 8)),
         ),
-        start=_ANYTIME,
+        start=_NIGHT,
     ),
     Typology(
         "card_testing",
         "fraud",
         steps=(
-            Step("victim", "merchant_small", "PAYMENT", "online", ("uniform", 0.5, 2.0),
-                 delay=(5, 120), repeat=(10, 30), mimic_delay=(5, 180), mimic_repeat=(3, 30)),
+            Step("victim", "merchant_small", "PAYMENT", "online", ("uniform", 0.5, 1.0),
+                 delay=(5, 60), repeat=(10, 30), mimic_delay=(5, 180), mimic_repeat=(3, 30)),
             Step("victim", "merchant_high", "PAYMENT", "online", ("lognormal", 400.0, 0.5),
                  delay=(300, 3600)),
         ),
@@ -111,7 +112,7 @@ LAUNDERING_TYPOLOGIES = (
         "structuring",
         "laundering",
         steps=(
-            Step("external", "hub", "CASH_IN", "branch", ("threshold_fraction", 0.85, 0.99),
+            Step("external", "hub", "CASH_IN", "branch", ("threshold_fraction", 0.6, 0.99),
                  delay=(2 * _HOUR, 30 * _HOUR), repeat=(3, 8), mimic_delay=(_DAY, 4 * _DAY)),
             Step("hub", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
                  delay=(_HOUR, 2 * _DAY), mimic_delay=(_DAY, 5 * _DAY)),

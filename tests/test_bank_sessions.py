@@ -165,8 +165,12 @@ def test_balance_checks_follow_the_rate_and_a_daily_profile():
                       digital=digital).feed(empty(), 0, days)  # fmt: skip
     s = frame(sessions)
     assert set(s["account_id"]) <= set(ACCOUNTS[digital])
-    expected = digital.sum() * rate * days / 30.44
-    assert abs(len(s) - expected) < 4 * np.sqrt(expected)
+    per_account = rate * days / 30.44
+    expected = digital.sum() * per_account
+    # Poisson counts at rates varying with coefficient of variation 1.2: variance
+    # m + (1.2 m)^2 each
+    assert abs(len(s) - expected) < 4 * np.sqrt(digital.sum() * (per_account
+                                                                 + (1.2 * per_account)**2))
     hours = s["timestamp"].dt.hour.value_counts().reindex(range(24), fill_value=0)
     assert (hours > 0).all()
     assert hours[18:23].mean() > 3 * hours[1:5].mean()
@@ -178,23 +182,31 @@ def test_balance_checks_follow_the_rate_and_a_daily_profile():
 
 def test_legitimate_failed_logins_come_just_before_the_login():
     share = 0.2
-    sessions, _ = log({"failed_login_share": share}).feed(empty(), 0, 28)
+    sessions, _ = log({"failed_login_share": share, "new_device_failed_share": share}).feed(
+        empty(), 0, 28)  # fmt: skip
     s = frame(sessions).sort_values(["account_id", "timestamp", "session_id"])
     ok = (s["status"] == "success").sum()
     failed = s[s["status"] == "failure"]
-    assert abs(len(failed) - share * ok) < 4 * np.sqrt(ok * share * (1 - share))
-    following = s.shift(-1).loc[failed.index]
-    assert (following["status"] == "success").all()
-    assert (following["device_id"] == failed["device_id"]).all()
-    assert (following["ip_address"] == failed["ip_address"]).all()
-    gap = (following["timestamp"] - failed["timestamp"]).dt.total_seconds()
-    assert gap.between(5, 60).all()
+    # 1-3 attempts (mean 2) before a share of logins: variance 14/3 share - 4 share^2 each
+    sd = np.sqrt(ok * (14 / 3 * share - 4 * share**2))
+    assert abs(len(failed) - 2 * share * ok) < 4 * sd
+    # each failure is followed, within 3 attempts of 20-180 s, by a success from the same
+    # device and address
+    success = s[s["status"] == "success"].sort_values("timestamp")
+    after = pd.merge_asof(failed.sort_values("timestamp"), success, on="timestamp",
+                          by=["account_id", "device_id", "ip_address"], direction="forward",
+                          suffixes=("", "_login"), allow_exact_matches=False)  # fmt: skip
+    login_at = s.set_index("session_id")["timestamp"].reindex(after["session_id_login"])
+    gap = (login_at.to_numpy() - after["timestamp"].to_numpy()) / np.timedelta64(1, "s")
+    assert after["session_id_login"].notna().all()
+    assert ((gap >= 20) & (gap <= 3 * 180)).all()
 
 
 def test_new_devices_arrive_at_the_configured_rate():
     rate, accounts = 2.0, ACCOUNTS[:300]
     sessions = log({"new_devices_per_year": rate, "balance_checks_per_month": 12.0,
-                    "failed_login_share": 0.0}, accounts=accounts)  # fmt: skip
+                    "failed_login_share": 0.0, "new_device_failed_share": 0.0},
+                   accounts=accounts)  # fmt: skip
     news, last = 0, {}
     for chunk in range(52):  # a year of weekly chunks
         batch, _ = sessions.feed(empty(), 7 * chunk, 7)

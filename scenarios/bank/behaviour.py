@@ -125,12 +125,20 @@ transit fares): legitimate micro-payment bursts happen there, and card testers u
 CARD_WEEKDAY = np.array([0.92, 0.95, 0.97, 1.0, 1.12, 1.2, 0.84])
 """Card-payment rate multiplier Monday..Sunday (mean 1.0)."""
 
-CASH_WITHDRAWAL_AMOUNTS = (
-    np.array([20, 40, 60, 80, 100, 120, 160, 200, 300, 400, 500, 600, 800, 1000, 1500, 2000]),
-    np.array([.09, .17, .12, .09, .19, .04, .04, .10, .06, .03, .025, .01, .008, .007, .003, .002]),
-)
-"""ATM withdrawal amounts in dollars (multiples of $20, the note ATMs dispense) and their
-probabilities; a draw above the account's daily ATM limit is cut to what the limit leaves."""
+def _withdrawal_amounts() -> tuple[np.ndarray, np.ndarray]:
+    notes = np.arange(20, 2_001, 20)
+    weight = 40.0 * notes**-1.5  # any multiple of $20 can be keyed in ...
+    for amount, extra in ((20, .08), (40, .16), (60, .11), (80, .08), (100, .17), (200, .09),
+                          (300, .05), (400, .02), (500, .02), (1000, .005)):  # fmt: skip
+        weight[notes == amount] += extra  # ... but the ATM's quick-pick amounts dominate
+    return notes, weight / weight.sum()
+
+
+CASH_WITHDRAWAL_AMOUNTS = _withdrawal_amounts()
+"""ATM withdrawal amounts in dollars (every multiple of $20, the note ATMs dispense, up to
+$2,000) and their probabilities: the quick-pick amounts most, other keyed-in amounts with a
+tail falling as amount^-1.5 (a modelling assumption). A draw above the account's daily ATM
+limit is cut to what the limit leaves."""
 
 SEGMENT_OVERDRAFT = np.array([250.0, 1_000.0, 5_000.0, 500.0, 5_000.0])
 """Arranged overdraft limit of each segment in dollars (student, mass, affluent, retired,
@@ -174,8 +182,8 @@ FLOWS = {
     "external_transfer": Flow(0.0, 250.0, 1.2),
     "micro_payment": Flow(0.0, 1.5, 0.6),
     "spree_payment": Flow(0.0, 120.0, 0.8),
-    "takings": Flow(6.0, 1_200.0, 0.9),
-    "client_payment": Flow(8.0, 1_500.0, 1.2),
+    "takings": Flow(6.0, 1_500.0, 1.0),
+    "client_payment": Flow(8.0, 1_500.0, 1.4),
     "supplier_payment": Flow(0.0, 2_000.0, 1.2),
 }
 """Amounts of the ordinary flows besides card payments and bills (rates of the first six are

@@ -421,22 +421,19 @@ def next_time(clock, gap, channel, mimics, beh, first_weekday, bits):
 
 
 @nb.njit(cache=True)
-def _ordinary_amount(kind, src, cat, high, cust, beh, crime, rule, rng, bits):
+def _ordinary_amount(kind, src, cat, cust, beh, crime, rule, rng, bits):
     """Cents an ordinary customer would move in a row of type ``kind`` (a mimicking case
-    borrows it): micro-payments at small-payment merchants, a shopping trip's spend at
-    high-value ones (``high``), else the category's spend; cash takings (kept below the
-    reporting threshold when the step keeps below it); a standard ATM amount; a client
-    payment from outside, or a large transfer."""
+    borrows it): micro-payments at small-payment merchants, else the payer's own spend in
+    the category; cash takings (kept below the reporting threshold when the step keeps
+    below it); a standard ATM amount; a client payment from outside, or a large transfer."""
     c = beh.codes
     spend = cust.log_spend[src] if src >= 0 else 0.0
     if kind == c[PAYMENT]:
         for small in beh.small_categories:
             if cat == small:
                 return _lognormal(beh, F_MICRO, rng)
-        mu, sigma = beh.cat_mu[cat], beh.cat_sigma[cat]
-        if high:
-            mu, sigma = beh.flows[F_SPREE, 0], beh.flows[F_SPREE, 1]
-        return np.int64(np.exp(mu + spend + sigma * rng.standard_normal()))
+        sigma = beh.cat_sigma[cat]
+        return np.int64(np.exp(beh.cat_mu[cat] + spend + sigma * rng.standard_normal()))
     if kind == c[CASH_IN]:
         amount = _lognormal(beh, F_TAKINGS, rng)
         if rule == A_THRESHOLD:
@@ -452,9 +449,9 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
     """Append every transaction of one case of typology ``k`` starting on day ``t0``.
 
     With the typology's mimicry a case passes for ordinary activity: a business mule as hub,
-    an ordinary start time for its first channel, the steps' ``mimic_*`` pacing, ordinary
-    amounts (a savings sweep's share for balance fractions) wherever the amount is not
-    passed on from earlier in the case."""
+    an ordinary start time for its first channel, the steps' ``mimic_*`` pacing, merchants of
+    any category instead of high-value ones, ordinary amounts (a savings sweep's share for
+    balance fractions) wherever the amount is not passed on from earlier in the case."""
     first, end = crime.bounds[k, 0], crime.bounds[k, 1]
     ring_lo, ring_hi = crime.bounds[k, 2], crime.bounds[k, 3]
     codes, r = beh.codes, beh.rates
@@ -489,7 +486,7 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
             src = _account(src_role, j, ring, ring_size, victim, hub)
             dst = _account(dst_role, j, ring, ring_size, victim, hub)
             cat = -1
-            if dst_role == R_MERCHANT:
+            if dst_role == R_MERCHANT or (dst_role == R_MERCHANT_HIGH and mimics):
                 cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
             elif dst_role == R_MERCHANT_HIGH:
                 cat = crime.high_categories[below(bits, crime.high_categories.shape[0])]
@@ -502,8 +499,7 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
                 share = r[SWEEP_LO] + (r[SWEEP_HI] - r[SWEEP_LO]) * uniform(bits)
                 amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
             elif mimics and rule < A_RECEIVED:
-                amount = _ordinary_amount(kind, src, cat, dst_role == R_MERCHANT_HIGH, cust, beh,
-                                          crime, rule, rng, bits)  # fmt: skip
+                amount = _ordinary_amount(kind, src, cat, cust, beh, crime, rule, rng, bits)
             elif rule == A_LOGNORMAL:
                 amount = np.int64(step[5] * 100.0 * np.exp(step[6] * rng.standard_normal()))
             elif rule == A_UNIFORM:

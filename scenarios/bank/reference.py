@@ -422,7 +422,7 @@ class BankModel(mesa.Model):
                 case.clock = self.next_time(case, int(self.rng.uniform(*delay)),
                                             int(step.channel))
                 src, dst = case.account(src_role, j), case.account(dst_role, j)
-                category = self.case_category(dst_role)
+                category = self.case_category(dst_role, case.mimics)
                 merchant = -1 if category < 0 else self.merchant(category,
                                                                  self.customers[src].region)
                 amount, mode = self.case_amount(step, case, src, category)
@@ -443,9 +443,10 @@ class BankModel(mesa.Model):
             t += DAY if t <= case.clock else 0
         return int(K.opening(t, channel, self.behaviour.codes, self.crime.first_weekday))
 
-    def case_category(self, dst_role: str) -> int:
-        """The merchant category a step pays, or -1."""
-        if dst_role == "merchant":
+    def case_category(self, dst_role: str, mimics: bool) -> int:
+        """The merchant category a step pays (any, rather than a high-value one, in a
+        mimicking case), or -1."""
+        if dst_role == "merchant" or (dst_role == "merchant_high" and mimics):
             return self.pick(self.behaviour.cat_cdf)
         if dst_role == "merchant_high":
             return int(self.rng.choice(self.crime.high_categories))
@@ -465,8 +466,7 @@ class BankModel(mesa.Model):
             share = self.rng.uniform(beh.rates[K.SWEEP_LO], beh.rates[K.SWEEP_HI])
             amount, mode = int(share * MILLION), K.MODE_BALANCE_FRACTION
         elif case.mimics and not rule.startswith("received"):
-            high = ROLES[int(step.dst)] == "merchant_high"
-            amount = self.ordinary_amount(kind, src, category, high, rule)
+            amount = self.ordinary_amount(kind, src, category, rule)
         elif rule == "lognormal":  # median a, log-sd b, currency units
             amount = int(self.rng.lognormal(np.log(a * 100.0), b))
         elif rule == "uniform":
@@ -481,19 +481,16 @@ class BankModel(mesa.Model):
                 amount //= max(len(case.ring), 1)
         return max(amount, 1), mode
 
-    def ordinary_amount(self, kind: int, src: int, category: int, high: bool,
-                        rule: str) -> int:  # fmt: skip
+    def ordinary_amount(self, kind: int, src: int, category: int, rule: str) -> int:
         """Cents an ordinary customer moves in a row of this type: micro-payments at
-        small-payment merchants, a shopping trip's spend at high-value ones, else the
-        category's spend; cash takings (below the reporting threshold for a threshold
-        rule); a standard ATM amount; a client payment from outside, or a large transfer."""
+        small-payment merchants, else the payer's own spend in the category; cash takings
+        (below the reporting threshold for a threshold rule); a standard ATM amount; a
+        client payment from outside, or a large transfer."""
         beh, code = self.behaviour, self.codes
         shift = self.customers[src].log_spend if src >= 0 else 0.0
         if kind == code.PAYMENT:
             if category in beh.small_categories:
                 return self.flow_amount(K.F_MICRO)
-            if high:
-                return self.flow_amount(K.F_SPREE, shift=shift)
             return int(self.rng.lognormal(beh.cat_mu[category] + shift, beh.cat_sigma[category]))
         if kind == code.CASH_IN:
             amount = self.flow_amount(K.F_TAKINGS)

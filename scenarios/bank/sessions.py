@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from scipy.special import ndtri
 
 from rules.financial_crime import TYPOLOGIES
 from simulations.bits import keyed_uniform
@@ -53,7 +54,11 @@ CONFIG_SCHEMA = {
     ),
     "failed_login_share": Param(
         "float", Interval(float, 0.0, 1.0),
-        "probability that a legitimate session starts with one failed login attempt",
+        "probability that a legitimate login on a known device follows 1-3 failed attempts",
+    ),
+    "new_device_failed_share": Param(
+        "float", Interval(float, 0.0, 1.0),
+        "probability that a legitimate login on a new device follows 1-3 failed attempts",
     ),
     "takeover_failed_share": Param(
         "float", Interval(float, 0.0, 1.0),
@@ -69,6 +74,7 @@ CONFIG_SCHEMA = {
 DEFAULTS = {
     "new_devices_per_year": 0.8,
     "failed_login_share": 0.03,
+    "new_device_failed_share": 0.3,
     "takeover_failed_share": 0.4,
     "balance_checks_per_month": 8.0,
 }
@@ -77,7 +83,7 @@ DEFAULTS = {
 ROLES = TableRoles(
     labels=("is_fraud", "fraud_type"), cases=("case_id",), label_details=("sample_weight",),
     entities=("account_id",), time="timestamp", event_type="status",
-    identifiers=("session_id", "device_id", "ip_address"),
+    identifiers=("session_id",), references=("device_id", "ip_address"),
 )  # fmt: skip
 """Column roles for ``synthsim audit`` and ``synthsim compare``."""
 
@@ -102,6 +108,8 @@ _BALANCE_CHECK_HOURS = np.array(
 )  # modelling assumption: an evening peak, little but some activity at night
 _BALANCE_CHECK_CDF = np.cumsum(_BALANCE_CHECK_HOURS) / _BALANCE_CHECK_HOURS.sum()
 _BALANCE_CHECK_MOBILE = 0.7  # share of balance checks made in the mobile app
+_CHECK_CV = 1.2  # variation of balance-check rates across accounts (log-normal, mean 1): a
+# few people look many times a day, many rarely
 _LAST_DEVICE_SHARE = 0.6  # a known-device session is on the newest device this often
 # First octets of public unicast IPv4 space: reserved, private, shared (100.64/10),
 # loopback, link-local, documentation and multicast blocks are left out whole.
@@ -121,14 +129,20 @@ def _pair(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         return first.astype(np.uint64) * _GOLDEN + second.astype(np.uint64)
 
 
-def _poisson_quantile(u: np.ndarray, mean: float) -> np.ndarray:
-    """Poisson(``mean``) counts by inversion of uniforms ``u`` (one mean for every draw)."""
-    if mean <= 0:
-        return np.zeros(len(u), dtype=np.int64)
-    top = int(mean + 12 * np.sqrt(mean) + 20)
-    k = np.arange(top + 1)
-    log_pmf = k * np.log(mean) - mean - np.cumsum(np.log(np.maximum(k, 1)))
-    return np.searchsorted(np.cumsum(np.exp(log_pmf)), u, side="right").astype(np.int64)
+def _poisson_quantile(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Poisson(``mean``) counts by inversion of uniforms ``u``, one mean per draw: sequential
+    search over the CDF, fast for the small means of daily counts."""
+    pmf = np.exp(-mean)
+    cdf, count = pmf.copy(), np.zeros(len(u), dtype=np.int64)
+    todo = np.flatnonzero(u >= cdf)
+    k = 0
+    while len(todo):
+        k += 1
+        pmf[todo] *= mean[todo] / k
+        cdf[todo] += pmf[todo]
+        count[todo] = k
+        todo = todo[u[todo] >= cdf[todo]]
+    return count
 
 
 def _group_starts(*keys: np.ndarray) -> np.ndarray:
@@ -237,6 +251,9 @@ class SessionLog:
         if n and (self._sorted_ids[1:] == self._sorted_ids[:-1]).any():
             raise ValueError("account_id must be unique.")
         self.n_devices_ = 1 + (self._u("known-devices", self.account_id) * 3).astype(np.int64)
+        sigma = np.sqrt(np.log(1 + _CHECK_CV**2))
+        z = ndtri(np.clip(self._u("balance-check-rate", self.account_id), 1e-12, 1 - 1e-12))
+        self._check_rate = np.exp(sigma * z - sigma**2 / 2)  # per account, mean 1
         self.last_session_s_ = np.full(n, epoch_s, dtype=np.int64)
         self.n_sessions_ = 0
         self._enrolled: set[tuple[int, int]] = set()  # (account row, case) of criminal devices
@@ -346,7 +363,8 @@ class SessionLog:
         who = np.repeat(np.flatnonzero(self.digital), days)
         day = first_day + np.tile(np.arange(days), int(self.digital.sum()))
         key = _pair(self.account_id[who], day)
-        mean = self.config["balance_checks_per_month"] / _DAYS_PER_MONTH
+        mean = self.config["balance_checks_per_month"] / _DAYS_PER_MONTH * np.repeat(
+            self._check_rate[self.digital], days)
         count = _poisson_quantile(self._u("balance-check-count", key), mean)
         acc, day = np.repeat(who, count), np.repeat(day, count)
         nth = np.arange(len(acc)) - np.repeat(np.cumsum(count) - count, count)
@@ -409,25 +427,25 @@ class SessionLog:
         return np.where(s["criminal"], criminal, np.where(s["channel"] == 1, carrier, home))
 
     def _failures(self, s: dict) -> tuple[np.ndarray, np.ndarray]:
-        """Failed attempts (parent session, time): one 5-60 s before a legitimate login with
-        probability failed_login_share; 1-3, 20-180 s apart, before a takeover's first login
-        with probability takeover_failed_share."""
-        legit = np.flatnonzero(~s["criminal"])
-        legit = legit[self._u("failed", s["key"][legit]) < self.config["failed_login_share"]]
-        legit_gap = 5 + (self._u("failed-gap", s["key"][legit]) * 56).astype(np.int64)
-        ato = np.flatnonzero(s["criminal"] & s["new"] & (s["ftype"] == _ATO))
-        case = s["case"][ato]
-        tries = self._u("takeover-failed", case) < self.config["takeover_failed_share"]
-        count = np.where(tries, 1 + (self._u("takeover-tries", case) * 3).astype(np.int64), 0)
-        parent = np.repeat(ato, count)
+        """Failed attempts (parent session, time): 1-3 attempts, 20-180 s apart, before a
+        login, with probability ``failed_login_share`` on a known device,
+        ``new_device_failed_share`` on a legitimate new one (a new phone, a forgotten
+        password) and ``takeover_failed_share`` before a takeover's first login: the same
+        shape for everyone, so that failing is unusual but not criminal."""
+        c = self.config
+        share = np.where(s["new"], c["new_device_failed_share"], c["failed_login_share"])
+        ato = s["criminal"] & s["new"] & (s["ftype"] == _ATO)
+        share = np.where(ato, c["takeover_failed_share"], np.where(s["criminal"], 0.0, share))
+        key = np.where(ato, s["case"].astype(np.uint64), s["key"])  # a takeover's: its case
+        fails = self._u("failed", key) < share
+        count = np.where(fails, 1 + (self._u("failed-tries", key) * 3).astype(np.int64), 0)
+        parent = np.repeat(np.arange(len(count)), count)
         nth = np.arange(len(parent)) - np.repeat(np.cumsum(count) - count, count)
-        gap = 20 + (self._u("takeover-gap", _pair(s["case"][parent], nth)) * 161).astype(np.int64)
+        gap = 20 + (self._u("failed-gap", _pair(key[parent], nth)) * 161).astype(np.int64)
         total = np.cumsum(gap)
-        head = np.repeat(np.cumsum(count) - count, count)  # first failure of each case
+        head = np.repeat(np.cumsum(count) - count, count)  # first failure of each login
         offset = total - total[head] + gap[head]  # the n-th failure is n gaps before login
         longest = np.repeat(offset[np.cumsum(count)[count > 0] - 1], count[count > 0])
-        parent = np.concatenate([legit, parent])
-        offset, longest = np.r_[legit_gap, offset], np.r_[legit_gap, longest]
         room = (s["login"][parent] - self.epoch_s) % 86400  # nor do failed attempts
         offset = np.where(longest > room, offset * room // np.maximum(longest, 1), offset)
         return parent, s["login"][parent] - offset
