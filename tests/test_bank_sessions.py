@@ -108,7 +108,7 @@ def test_every_digital_transaction_is_in_a_session_of_its_account():
     sessions, ids = log().feed(batch, 0, 7)
     assert sessions.schema == SCHEMA and ids.type == pa.int64()
     s, ids = frame(sessions), ids.to_pandas().to_numpy()
-    assert s["session_id"].is_unique and s["session_id"].is_monotonic_increasing
+    assert s["session_id"].is_unique
     assert (s["session_id"] // 2**32 == 3).all()
     assert s["timestamp"].is_monotonic_increasing
     digital = np.isin(channel, ["online", "mobile"]) & (src >= 0)
@@ -184,7 +184,7 @@ def test_legitimate_failed_logins_come_just_before_the_login():
     share = 0.2
     sessions, _ = log({"failed_login_share": share, "new_device_failed_share": share}).feed(
         empty(), 0, 28)  # fmt: skip
-    s = frame(sessions).sort_values(["account_id", "timestamp", "session_id"])
+    s = frame(sessions).sort_values(["account_id", "timestamp"], kind="stable")
     ok = (s["status"] == "success").sum()
     failed = s[s["status"] == "failure"]
     # 1-3 attempts (mean 2) before a share of logins: variance 14/3 share - 4 share^2 each
@@ -258,8 +258,7 @@ def test_takeovers_log_in_from_a_device_the_account_never_used():
     assert not s.loc[s["case_id"].isna(), "is_fraud"].any()
     with_failures = 0
     for case, rows in labelled.groupby("case_id"):
-        rows = rows.sort_values("session_id")
-        account = rows["account_id"].iloc[0]
+        account = rows["account_id"].iloc[0]  # (rows are in time order, as in the table)
         device = rows["device_id"].iloc[0]
         assert (rows["device_id"] == device).all() and (rows["account_id"] == account).all()
         own = s[(s["account_id"] == account) & s["case_id"].isna()]

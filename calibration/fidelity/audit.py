@@ -89,7 +89,10 @@ class AuditReport:
         stands out from card payments by its type alone).
     leakage : pandas.DataFrame
         Per label value: ``roc_auc`` of the identifier-only model, its interval, and ``leak``
-        (the interval lies above 0.5).
+        (the interval lies above 0.5). Its folds keep every case and entity linked through
+        shared entities together (a reused mule's account number must not be learnt in one
+        case and found in another), so ``labelled_groups`` may be few: fewer than the folds
+        cannot tell.
     settings : dict
         The parameters of the audit, the features used and the label values not audited.
     seconds : float
@@ -250,8 +253,10 @@ def audit(
                          event_types=_event_type_codes(loaded))
         sampled = Table(frame.iloc[rows].reset_index(drop=True), loaded.roles, loaded.name)
         identifiers = identifier_features(sampled, stream(seed, 0, "audit-identifiers"))
-        leak = evaluate(identifiers, models, sample, seed, "audit-identifiers", advance,
-                        local=True)  # fmt: skip
+        chained = linked_groups(entity, frame, loaded.roles.cases, chain=True)[rows]
+        leak = evaluate(identifiers, models,
+                        ModelRows.build(models, rows, weights, chained, settings["folds"], seed),
+                        seed, "audit-identifiers", advance, local=True)  # fmt: skip
     z = float(norm.ppf(1 - 0.05 / (2 * len(learn))))
     learnability = pd.DataFrame([_metric_row(e, z) for e in learn])
     leakage = pd.DataFrame([_metric_row(e, z) for e in leak])[[

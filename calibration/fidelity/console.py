@@ -79,6 +79,8 @@ def print_audit(report: AuditReport, console: Console | None = None, show: int =
         leak.add_column(column)
     for row in report.leakage.itertuples():
         verdict = Text("leak", style="red") if row.leak else Text("no better than chance")
+        if not row.leak and row.labelled_groups < report.settings["folds"]:
+            verdict = Text("too few independent groups to tell")
         leak.add_row(Text(_label(row)), _interval(row), verdict)
     console.print(leak)
     if settings["values_not_audited"]:

@@ -113,10 +113,13 @@ def entity_codes(frame: pd.DataFrame, entities: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
-def linked_groups(entity: np.ndarray, frame: pd.DataFrame, cases: tuple[str, ...]) -> np.ndarray:
+def linked_groups(entity: np.ndarray, frame: pd.DataFrame, cases: tuple[str, ...],
+                  chain: bool = False) -> np.ndarray:  # fmt: skip
     """Group code of each row (int64): the rows of a case together, with every other row of
     the entities that took part in that case alone (a victim's whole history). An entity in
-    several cases (a mule) joins none of them, or cases would chain into one giant group.
+    several cases (a mule) joins none of them, or cases would chain into one giant group;
+    with ``chain`` it joins them all (for the identifier-only model, which could otherwise
+    learn a reused mule's account number in one case and find it again in another).
     """
     if not cases:
         return entity
@@ -130,7 +133,7 @@ def linked_groups(entity: np.ndarray, frame: pd.DataFrame, cases: tuple[str, ...
         offset += len(uniques)
     has = case_node >= 0
     pairs = np.unique(np.column_stack([entity[has], case_node[has]]), axis=0)
-    exclusive = np.bincount(pairs[:, 0], minlength=n_entities)[pairs[:, 0]] == 1
+    exclusive = chain | (np.bincount(pairs[:, 0], minlength=n_entities)[pairs[:, 0]] == 1)
     rows, cols = pairs[exclusive, 0], pairs[exclusive, 1]
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(offset, offset))
     _, component = connected_components(graph, directed=False)

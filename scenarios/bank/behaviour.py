@@ -19,8 +19,8 @@ __all__ = [
     "MERCHANT_CATEGORIES", "HIGH_VALUE_CATEGORIES", "SCHEDULES", "CARD_WEEKDAY",
     "CASH_WITHDRAWAL_AMOUNTS", "SEGMENT_OVERDRAFT", "SEGMENT_CARD_ACTIVITY", "SEGMENT_ATM_LIMIT",
     "SMALL_PAYMENT_CATEGORIES", "Flow", "FLOWS", "LARGE_TRANSFER_SHARE", "BUSINESS_PASS_ON",
-    "SUPPLIER_INSIDE", "MICRO_BURST", "SPREE", "SWEEP_FRACTION", "SPENDING_FEEDBACK",
-    "COUNTERPARTY_BANKS",
+    "SUPPLIER_INSIDE", "MICRO_BURST", "SPREE", "PASS_THROUGH", "SWEEP_FRACTION",
+    "SPENDING_FEEDBACK", "COUNTERPARTY_BANKS",
 ]  # fmt: skip
 
 TRANSACTION_TYPES = ("PAYMENT", "TRANSFER", "CASH_OUT", "CASH_IN", "SALARY", "BILL")
@@ -185,6 +185,7 @@ FLOWS = {
     "takings": Flow(6.0, 1_500.0, 1.0),
     "client_payment": Flow(8.0, 1_500.0, 1.4),
     "supplier_payment": Flow(0.0, 2_000.0, 1.2),
+    "pass_through": Flow(0.0, 1_500.0, 0.9),
 }
 """Amounts of the ordinary flows besides card payments and bills (rates of the first six are
 config keys; business flows are monthly rates of business customers, and supplier payments
@@ -192,7 +193,8 @@ are paced to pass on ``BUSINESS_PASS_ON`` of receipts). Modelling assumptions, c
 ordinary behaviour covers the amounts, hours and velocities crime uses: a small-business
 account takes cash deposits of several thousand dollars, receives and pays five-figure
 transfers, and people send money to other banks, move savings, make bursts of in-app
-payments and go on shopping trips."""
+payments, go on shopping trips, and pay in cash that they pass on days later (money
+collected for family, a remittance, rent shared out)."""
 LARGE_TRANSFER_SHARE = 0.04
 """Share of transfers between customers that are large (rent to a landlord, a car, family
 support) and follow ``large_transfer`` rather than ``transfer``."""
@@ -204,6 +206,9 @@ MICRO_BURST = (3, 30, 5, 180)
 """Micro-payment burst: payments (min, max) and seconds between them (min, max)."""
 SPREE = (3, 8, 180, 1_500)
 """Shopping trip: card-present payments (min, max) and seconds between them (min, max)."""
+PASS_THROUGH = (0.85, 0.99, 0.6)
+"""Cash passed on: share of the deposit transferred on (min, max) and the share of those
+transfers that go to another customer of the bank (the rest to another bank)."""
 SWEEP_FRACTION = (0.2, 0.8)
 """Share of the positive balance a savings sweep moves to an account at another bank."""
 SPENDING_FEEDBACK = 2.0

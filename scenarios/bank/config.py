@@ -82,6 +82,11 @@ SCHEMA = {
             "trips with 3-8 card payments in high-value stores within hours, per month",
             "1/month",
         ),
+        "cash_passed_on_per_month": Param(
+            "float", _RATE_PER_MONTH,
+            "cash deposits of which 85-99% is transferred on one to four days later (money "
+            "collected for family, remittances), per month", "1/month",
+        ),
         "business_share": Param(
             "float", Interval(float, 0.0, 1.0),
             "share of working-age customers (23-66) with a small business's flows (cash "

@@ -66,11 +66,11 @@ transfers in the evening, business and shopping in the daytime)."""
 
 # Entries of ``Behaviour.rates``: probabilities per customer-day, then shares and parameters.
 (P_CASH_OUT, P_CASH_IN, P_TRANSFER, IN_REGION, P_EXT_OUT, P_EXT_IN, P_SWEEP, P_MICRO, P_SPREE,
- P_TAKINGS, P_CLIENT, LARGE_SHARE, FEEDBACK, SWEEP_LO, SWEEP_HI, SUPPLIER_INSIDE,
- N_RATES) = range(17)  # fmt: skip
+ P_TAKINGS, P_CLIENT, LARGE_SHARE, FEEDBACK, SWEEP_LO, SWEEP_HI, SUPPLIER_INSIDE, P_PASS,
+ PASS_LO, PASS_HI, PASS_INSIDE, N_RATES) = range(21)  # fmt: skip
 # Rows of ``Behaviour.flows`` (log median cents, sigma): the order of ``behaviour.FLOWS``.
 (F_DEPOSIT, F_TRANSFER, F_LARGE, F_EXTERNAL, F_MICRO, F_SPREE, F_TAKINGS, F_CLIENT,
- F_SUPPLIER) = range(9)  # fmt: skip
+ F_SUPPLIER, F_PASS) = range(10)  # fmt: skip
 
 # Role and amount-rule codes: indices into rules.typology.ROLES / AMOUNT_RULES.
 (R_EXTERNAL, R_VICTIM, R_HUB, R_MEMBER, R_NEXT, R_FIRST, R_MERCHANT, R_MERCHANT_HIGH,
@@ -287,9 +287,25 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
             cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
                             _app(beh, bits), i, -1, -1, np.int64(share * _MILLION),
                             MODE_BALANCE_FRACTION, 0, -1)  # fmt: skip
+        if uniform(bits) < r[P_PASS]:
+            cand, m = _pass_through(t0, weekday, i, n, beh, rng, bits, cand, m)
         if cust.supplier_per_day[i] > 0:
             cand, m = _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m)
     return cand, m
+
+
+@nb.njit(cache=True)
+def _pass_through(t0, weekday, i, n, beh, rng, bits, cand, m):
+    """Cash paid in (mostly at a branch) and 85-99% of it transferred on one to four days
+    later, to another customer or another bank."""
+    c, r = beh.codes, beh.rates
+    amount = _lognormal(beh, F_PASS, rng)
+    cand, m = _cash_deposit(t0, weekday, i, amount, 0.8, beh, bits, cand, m)
+    later = t0 + (1 + below(bits, 4)) * 86400 + _at(beh, c[TRANSFER_HOURS], bits)
+    share = r[PASS_LO] + (r[PASS_HI] - r[PASS_LO]) * uniform(bits)
+    payee = _other(i, n, bits) if n > 1 and uniform(bits) < r[PASS_INSIDE] else -1
+    return _push(cand, m, later, c[TRANSFER], _app(beh, bits), i, payee, -1,
+                 np.int64(share * amount), MODE_FIXED, 0, -1)
 
 
 @nb.njit(cache=True)

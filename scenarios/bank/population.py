@@ -276,8 +276,12 @@ def _log_spend(net_income, bill_cents, opening_cents, atm_limit_cents, card_rate
                 / cash[1].sum() / _CENTS)  # fmt: skip
     bills = bill_cents.sum(axis=1) / _CENTS
     micro_count = sum(B.MICRO_BURST[:2]) / 2
+    passed_on = np.mean(B.PASS_THROUGH[:2])
     budget = (
         net_income
+        # cash passed on: what the customer keeps, and what others pass to them
+        + per_month("cash_passed_on_per_month") * flows["pass_through"].mean
+        * (1 - passed_on + passed_on * B.PASS_THROUGH[2])
         + per_month("cash_deposits_per_month") * flows["cash_deposit"].mean
         + per_month("external_transfers_in_per_month") * flows["external_transfer"].mean
         - bills

@@ -110,6 +110,7 @@ class Customer(mesa.Agent):
         self.transfer(t0)
         self.external_transfers(t0, spend)
         self.savings_sweep(t0)
+        self.pass_cash_on(t0, weekday)
         if self.supplier_per_day > 0:
             self.business(t0, weekday, spend)
 
@@ -235,6 +236,20 @@ class Customer(mesa.Agent):
             t = t0 + m.seconds(beh.schedule_cdf[code.evening])
             m.post(Pending(t, code.TRANSFER, m.app(), self.row, -1, amount=int(share * MILLION),
                            mode=K.MODE_BALANCE_FRACTION))  # fmt: skip
+
+    def pass_cash_on(self, t0: int, weekday: int) -> None:
+        """Now and then cash paid in (mostly at a branch) of which 85-99% is transferred on
+        one to four days later, to another customer or another bank."""
+        m, beh, code = self.model, self.model.behaviour, self.model.codes
+        if m.rng.random() >= beh.rates[K.P_PASS]:
+            return
+        amount = m.flow_amount(K.F_PASS)
+        self.deposit_cash(t0, weekday, amount, at_branch=0.8)
+        later = t0 + int(m.rng.integers(1, 5)) * DAY + m.seconds(beh.schedule_cdf[code.evening])
+        share = m.rng.uniform(beh.rates[K.PASS_LO], beh.rates[K.PASS_HI])
+        inside = len(m.customers) > 1 and m.rng.random() < beh.rates[K.PASS_INSIDE]
+        m.post(Pending(later, code.TRANSFER, m.app(), self.row,
+                       m.other(self.row) if inside else -1, amount=int(share * amount)))
 
     def business(self, t0: int, weekday: int, spend: float) -> None:
         """A small business's day: cash takings, client payments in, supplier payments out

@@ -11,7 +11,7 @@ shard's sessions depend only on the seed, the shard and its transactions, never 
 workers ran.
 
 Array layout: one row per session of the chunk before failed attempts are added, then one
-per failed attempt; the table is sorted by time and numbered ``shard << 32 | n`` in that
+per failed attempt; the table is sorted by time and numbered ``shard << 32 | f(n)`` in that
 order. Times are Unix seconds (int64).
 """
 
@@ -108,6 +108,7 @@ _BALANCE_CHECK_HOURS = np.array(
 )  # modelling assumption: an evening peak, little but some activity at night
 _BALANCE_CHECK_CDF = np.cumsum(_BALANCE_CHECK_HOURS) / _BALANCE_CHECK_HOURS.sum()
 _BALANCE_CHECK_MOBILE = 0.7  # share of balance checks made in the mobile app
+_ID_PRIME, _ID_MULTIPLIER, _ID_OFFSET = 4_294_967_291, 2_654_435_761, 1_013_904_223
 _CHECK_CV = 1.2  # variation of balance-check rates across accounts (log-normal, mean 1): a
 # few people look many times a day, many rarely
 _LAST_DEVICE_SHARE = 0.6  # a known-device session is on the newest device this often
@@ -213,7 +214,10 @@ class SessionLog:
     seed : int
         Root seed of the run; every draw is keyed on it and on stable ids.
     shard : int
-        Session ids are ``shard << 32 | n``, n counting the shard's sessions in time order.
+        Session ids are ``shard << 32 | f(n)``, n counting the shard's sessions in time
+        order and f an affine bijection modulo a prime below 2**32: unique, and telling
+        nothing of when (an id that counts up is a clock, and would let labels that cluster
+        in time be read off the ids).
     account_id : int64 array, shape (n_customers_in_shard,)
         Account number of each local customer row (unique).
     digital : bool array, shape (n_customers_in_shard,), or None
@@ -313,7 +317,8 @@ class SessionLog:
         every = {k: np.concatenate([v, v[parent]]) for k, v in s.items()}
         every["login"][n_ok:], every["fail"][n_ok:] = when, True
         order = np.lexsort((every["key"], ~every["fail"], every["login"]))
-        ids = (self.shard << 32) + self.n_sessions_ + np.arange(len(order), dtype=np.int64)
+        counter = self.n_sessions_ + np.arange(len(order), dtype=np.int64)
+        ids = (self.shard << 32) + (counter * _ID_MULTIPLIER + _ID_OFFSET) % _ID_PRIME
         self.n_sessions_ += len(order)
         position = np.empty(len(order), np.int64)
         position[order] = np.arange(len(order))
