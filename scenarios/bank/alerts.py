@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from scenarios.bank.sessions import column_codes, column_ints
+from simulations.columns import column_codes, column_ints, label_column
 from simulations.errors import ConfigError
 from simulations.params import Interval, Param, validate_section
 from simulations.roles import TableRoles
@@ -292,8 +292,7 @@ class AlertEngine:
         return pa.RecordBatch.from_arrays([
             pa.array(ids, pa.int64()),
             pa.array(t[rows][order], pa.timestamp("s")),
-            pa.DictionaryArray.from_arrays(pa.array(rule[order].astype(np.int8), pa.int8()),
-                                           pa.array(list(RULES), pa.string())),
+            label_column(rule[order], RULES),
             pa.array(account[order], pa.int64()),
             pa.array(tx[rows][order], pa.int64()),
             pa.array(cents[order] / 100.0, pa.float64()),

@@ -14,7 +14,7 @@ import numpy as np
 from rules.schedules import Schedule
 
 __all__ = [
-    "TRANSACTION_TYPES", "CHANNELS", "STATUSES", "SEXES", "SEGMENTS", "REGIONS",
+    "DAYS_PER_MONTH", "TRANSACTION_TYPES", "CHANNELS", "STATUSES", "SEXES", "SEGMENTS", "REGIONS",
     "REGION_POPULATION", "Category", "CARD_CATEGORIES", "BILL_CATEGORIES",
     "MERCHANT_CATEGORIES", "HIGH_VALUE_CATEGORIES", "SCHEDULES", "CARD_WEEKDAY",
     "CASH_WITHDRAWAL_AMOUNTS", "SEGMENT_OVERDRAFT", "SEGMENT_CARD_ACTIVITY", "SEGMENT_ATM_LIMIT",
@@ -28,6 +28,9 @@ CHANNELS = ("card_present", "online", "mobile", "atm", "branch", "direct_debit",
 STATUSES = ("approved", "declined")
 SEXES = ("F", "M")
 SEGMENTS = ("student", "mass", "affluent", "retired", "business")
+
+DAYS_PER_MONTH = 365.25 / 12
+"""Mean days in a month: rates "per month" become per-day probabilities with it."""
 
 REGIONS = ("Northeast", "Midwest", "South", "West")
 REGION_POPULATION = np.array([57_609_148, 68_985_454, 126_266_107, 78_588_572], dtype=np.int64)

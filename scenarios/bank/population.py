@@ -22,6 +22,7 @@ from calibration.synthesis import synthesise
 from scenarios.bank import behaviour as B
 from scenarios.bank.marginals import attributes as _attributes
 from scenarios.bank.marginals import income_median, load_marginals
+from simulations.columns import label_column
 from simulations.seeding import GLOBAL_SHARD, stream
 
 __all__ = [
@@ -39,7 +40,6 @@ _ACCOUNT_MULTIPLIER = 2_654_435_761
 _ACCOUNT_OFFSET = 1_234_567_891
 _BILL_SLOTS = ("housing", "utilities", "telecom")
 _CENTS = 100
-_MONTH = 365.25 / 12  # days
 
 
 def account_numbers(customer_index: np.ndarray) -> np.ndarray:
@@ -139,8 +139,8 @@ def build_merchants(config: dict, seed: int) -> tuple[Population, pa.Table]:
     table = pa.table({
         "merchant_id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
         "name": company_names(n, rng, config["population"]["locale"]),
-        "category": _labels(category, [c.name for c in B.MERCHANT_CATEGORIES]),
-        "region": _labels(region, B.REGIONS),
+        "category": label_column(category, [c.name for c in B.MERCHANT_CATEGORIES]),
+        "region": label_column(region, B.REGIONS),
         "mcc": pa.array(MERCHANT_MCC[category]),
     })  # fmt: skip
     return merchants, table
@@ -151,10 +151,6 @@ def _bands(values: pd.Series) -> pa.DictionaryArray:
     codes = pa.array(values.cat.codes.to_numpy().astype(np.int32))
     labels = pa.array([str(c) for c in values.cat.categories], pa.string())
     return pa.DictionaryArray.from_arrays(codes, labels)
-
-
-def _labels(codes: np.ndarray, names) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(names)))
 
 
 def build_customers(
@@ -208,7 +204,8 @@ def build_customers(
     # every business's supplier payments, which are BUSINESS_PASS_ON of its receipts.
     outside = takings.per_month * takings.mean + clients.per_month * clients.mean
     receipts = np.where(business, outside / (1 - B.BUSINESS_PASS_ON * B.SUPPLIER_INSIDE), 0.0)
-    supplier_per_day = receipts * B.BUSINESS_PASS_ON / B.FLOWS["supplier_payment"].mean / _MONTH
+    supplier_per_day = (receipts * B.BUSINESS_PASS_ON / B.FLOWS["supplier_payment"].mean
+                        / B.DAYS_PER_MONTH)  # fmt: skip
     scale = income + receipts  # dollars a month through the account
     opening_cents = np.round(scale * _CENTS * rng.uniform(0.2, 1.5, n)).astype(np.int64)
 
@@ -240,11 +237,11 @@ def build_customers(
             "customer_id": pa.array(g + 1),
             "first_name": first,
             "last_name": last,
-            "sex": _labels(is_male.astype(np.int8), B.SEXES),
+            "sex": label_column(is_male.astype(np.int8), B.SEXES),
             "birth_date": pa.array(birth),
             "age": pa.array(age),
-            "region": _labels(region, B.REGIONS),
-            "segment": _labels(segment, B.SEGMENTS),
+            "region": label_column(region, B.REGIONS),
+            "segment": label_column(segment, B.SEGMENTS),
             "monthly_income": pa.array(income_cents / _CENTS),
             "age_band": _bands(people.population["age_band"]),
             "income_band": _bands(people.population["household_income"]),
@@ -270,7 +267,7 @@ def _log_spend(net_income, bill_cents, opening_cents, atm_limit_cents, card_rate
     other banks, savings sweeps and micro-payments goes on card payments and shopping
     trips (at least a tenth of income). Customers therefore start in balance, and the
     spending feedback only corrects chance."""
-    flows, per_month = B.FLOWS, lambda key: beh[key]
+    flows = B.FLOWS
     cash = B.CASH_WITHDRAWAL_AMOUNTS
     atm_mean = (np.minimum(cash[0][None, :] * _CENTS, atm_limit_cents[:, None]) @ cash[1]
                 / cash[1].sum() / _CENTS)  # fmt: skip
@@ -280,21 +277,21 @@ def _log_spend(net_income, bill_cents, opening_cents, atm_limit_cents, card_rate
     budget = (
         net_income
         # cash passed on: what the customer keeps, and what others pass to them
-        + per_month("cash_passed_on_per_month") * flows["pass_through"].mean
+        + beh["cash_passed_on_per_month"] * flows["pass_through"].mean
         * (1 - passed_on + passed_on * B.PASS_THROUGH[2])
-        + per_month("cash_deposits_per_month") * flows["cash_deposit"].mean
-        + per_month("external_transfers_in_per_month") * flows["external_transfer"].mean
+        + beh["cash_deposits_per_month"] * flows["cash_deposit"].mean
+        + beh["external_transfers_in_per_month"] * flows["external_transfer"].mean
         - bills
-        - per_month("cash_withdrawals_per_month") * atm_mean
-        - per_month("external_transfers_out_per_month") * flows["external_transfer"].mean
-        - per_month("savings_sweeps_per_month") * np.mean(B.SWEEP_FRACTION)
+        - beh["cash_withdrawals_per_month"] * atm_mean
+        - beh["external_transfers_out_per_month"] * flows["external_transfer"].mean
+        - beh["savings_sweeps_per_month"] * np.mean(B.SWEEP_FRACTION)
         * np.maximum(opening_cents, 0) / _CENTS
-        - per_month("micro_bursts_per_month") * micro_count * flows["micro_payment"].mean
+        - beh["micro_bursts_per_month"] * micro_count * flows["micro_payment"].mean
     )
     weights = np.array([c.weight for c in B.CARD_CATEGORIES])
     card_mean = weights @ np.array([c.median * np.exp(c.sigma**2 / 2) for c in B.CARD_CATEGORIES])
-    per_unit = (card_rate * _MONTH * card_mean / weights.sum()
-                + per_month("shopping_trips_per_month") * sum(B.SPREE[:2]) / 2
+    per_unit = (card_rate * B.DAYS_PER_MONTH * card_mean / weights.sum()
+                + beh["shopping_trips_per_month"] * sum(B.SPREE[:2]) / 2
                 * flows["spree_payment"].mean)  # fmt: skip
     return np.log(np.maximum(budget, 0.1 * net_income) / per_unit)
 

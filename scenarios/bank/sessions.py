@@ -26,7 +26,9 @@ import pyarrow.compute as pc
 from scipy.special import ndtri
 
 from rules.financial_crime import TYPOLOGIES
+from scenarios.bank.behaviour import DAYS_PER_MONTH
 from simulations.bits import keyed_uniform
+from simulations.columns import column_codes, column_ints, label_column
 from simulations.params import Interval, Param, validate_section
 from simulations.roles import TableRoles
 
@@ -102,7 +104,6 @@ DOC = (
 SESSION_GAP_S = 1800
 """Digital transactions of one account less than this many seconds apart share a session."""
 _YEAR_S = 365.25 * 86400.0
-_DAYS_PER_MONTH = 30.44
 _BALANCE_CHECK_HOURS = np.array(
     (2, 1, 1, 1, 1, 1, 2, 4, 6, 6, 5, 5, 6, 5, 5, 5, 5, 6, 7, 8, 9, 9, 7, 4), dtype=float
 )  # modelling assumption: an evening peak, little but some activity at night
@@ -177,33 +178,6 @@ def _dotted(address: np.ndarray) -> pa.Array:
     octets = [pc.cast(pa.array((address >> np.uint64(s)) & np.uint64(255)), pa.string())
               for s in (24, 16, 8, 0)]  # fmt: skip
     return pc.binary_join_element_wise(*octets, ".")
-
-
-def _codes(values: np.ndarray, names, mask=None) -> pa.DictionaryArray:
-    indices = pa.array(values.astype(np.int8), type=pa.int8(), mask=mask)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), pa.string()))
-
-
-def column_codes(column: pa.Array, vocabulary) -> np.ndarray:
-    """Codes of a (dictionary or string) column's values in ``vocabulary``; -1 for null or
-    for a value outside it."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if isinstance(column, pa.DictionaryArray):
-        names = column.dictionary.to_pylist()
-        lookup = np.array([vocabulary.index(v) if v in vocabulary else -1 for v in names]
-                          + [-1], dtype=np.int64)  # fmt: skip
-        return lookup[pc.fill_null(column.indices, -1).to_numpy().astype(np.int64)]
-    found = pc.index_in(column, value_set=pa.array(list(vocabulary), pa.string()))
-    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
-
-
-def column_ints(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """A nullable integer or timestamp column as (int64 values with 0 for null, null mask)."""
-    if pa.types.is_timestamp(column.type):
-        column = pc.cast(column, pa.timestamp("s")).cast(pa.int64())
-    null = pc.is_null(column).to_numpy(zero_copy_only=False)
-    return pc.fill_null(column, 0).to_numpy(zero_copy_only=False).astype(np.int64), null
 
 
 class SessionLog:
@@ -362,13 +336,13 @@ class SessionLog:
         }  # fmt: skip
 
     def _balance_checks(self, first_day: int, days: int) -> dict:
-        """Poisson(rate / 30.44) sessions without a transaction per digital customer and day,
-        at hours from the daily profile; mobile with probability 0.7. Keyed on (account,
-        day), so they do not depend on how the run is chunked."""
+        """Poisson(rate / days per month) sessions without a transaction per digital customer
+        and day, at hours from the daily profile; mobile with probability 0.7. Keyed on
+        (account, day), so they do not depend on how the run is chunked."""
         who = np.repeat(np.flatnonzero(self.digital), days)
         day = first_day + np.tile(np.arange(days), int(self.digital.sum()))
         key = _pair(self.account_id[who], day)
-        mean = self.config["balance_checks_per_month"] / _DAYS_PER_MONTH * np.repeat(
+        mean = self.config["balance_checks_per_month"] / DAYS_PER_MONTH * np.repeat(
             self._check_rate[self.digital], days)
         count = _poisson_quantile(self._u("balance-check-count", key), mean)
         acc, day = np.repeat(who, count), np.repeat(day, count)
@@ -463,11 +437,11 @@ class SessionLog:
             pa.array(self.account_id[s["acc"]], pa.int64()),
             _hex16(s["device"]),
             _dotted(s["ip"]),
-            _codes(s["channel"], CHANNELS),
-            _codes(s["fail"], STATUSES),
+            label_column(s["channel"], CHANNELS),
+            label_column(s["fail"], STATUSES),
             pa.array(s["new"], pa.bool_()),
             pa.array(s["fraud"], pa.bool_()),
-            _codes(np.maximum(s["ftype"], 0), FRAUD_TYPES, unlabelled),
+            label_column(np.maximum(s["ftype"], 0), FRAUD_TYPES, unlabelled),
             pa.array(s["case"], pa.int64(), mask=s["case"] < 0),
             pa.array(s["weight"], pa.float64()),
         ], schema=SCHEMA)  # fmt: skip

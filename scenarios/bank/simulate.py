@@ -25,7 +25,6 @@ from simulations.bits import new_bits
 
 __all__ = ["ShardInputs", "kernel_inputs", "calendar_days", "run_kernel", "epoch_seconds"]
 
-_DAYS_PER_MONTH = 365.25 / 12
 
 
 @dataclass(frozen=True)
@@ -91,9 +90,9 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
                        (K.P_MICRO, "micro_bursts_per_month"),
                        (K.P_SPREE, "shopping_trips_per_month"),
                        (K.P_PASS, "cash_passed_on_per_month")):  # fmt: skip
-        rates[entry] = beh[key] / _DAYS_PER_MONTH
-    rates[K.P_TAKINGS] = B.FLOWS["takings"].per_month / _DAYS_PER_MONTH
-    rates[K.P_CLIENT] = B.FLOWS["client_payment"].per_month / _DAYS_PER_MONTH
+        rates[entry] = beh[key] / B.DAYS_PER_MONTH
+    rates[K.P_TAKINGS] = B.FLOWS["takings"].per_month / B.DAYS_PER_MONTH
+    rates[K.P_CLIENT] = B.FLOWS["client_payment"].per_month / B.DAYS_PER_MONTH
     rates[K.IN_REGION], rates[K.LARGE_SHARE] = beh["in_region_share"], B.LARGE_TRANSFER_SHARE
     rates[K.FEEDBACK], rates[K.SUPPLIER_INSIDE] = B.SPENDING_FEEDBACK, B.SUPPLIER_INSIDE
     rates[K.SWEEP_LO], rates[K.SWEEP_HI] = B.SWEEP_FRACTION

@@ -14,6 +14,7 @@ from scenarios.bank import alerts, sessions
 from scenarios.bank import behaviour as B
 from scenarios.bank import kernels as K
 from simulations.bits import keyed_uniform
+from simulations.columns import label_column
 from simulations.roles import TableRoles
 
 __all__ = ["SCHEMAS", "COLUMN_DOCS", "CURRENCY", "ROLES", "ShardOutput", "transactions_batch"]
@@ -108,11 +109,6 @@ _FAMILY_IS_FRAUD = np.array([False] + [t.family == "fraud" for t in TYPOLOGIES])
 _FAMILY_IS_LAUNDERING = np.array([False] + [t.family == "laundering" for t in TYPOLOGIES])
 
 
-def _codes(values: np.ndarray, names, mask=None) -> pa.DictionaryArray:
-    indices = pa.array(values.astype(np.int8), mask=mask)
-    return pa.DictionaryArray.from_arrays(indices, pa.array(list(names), pa.string()))
-
-
 @dataclass(frozen=True)
 class ShardOutput:
     """What turns a shard's kernel rows into transactions, besides the rows themselves.
@@ -201,11 +197,11 @@ def transactions_batch(out: np.ndarray, n: int, first_row: int, shard: ShardOutp
     columns = [
         pa.array(row_id),
         pa.array(seconds, type=pa.timestamp("s")),
-        _codes(o[K.O_TYPE], B.TRANSACTION_TYPES),
+        label_column(o[K.O_TYPE], B.TRANSACTION_TYPES),
         money(o[K.O_AMOUNT]),
-        _codes(o[K.O_CHAN], B.CHANNELS),
-        _codes(o[K.O_STATUS], B.STATUSES),
-        _codes(np.zeros(n), (CURRENCY,)),
+        label_column(o[K.O_CHAN], B.CHANNELS),
+        label_column(o[K.O_STATUS], B.STATUSES),
+        label_column(np.zeros(n), (CURRENCY,)),
         pa.array(shard.account_id[np.where(src_out, 0, src)], mask=src_out),
         pa.array(shard.account_id[np.where(dst_out, 0, dst)], mask=dst_out),
         pa.array(merchant + 1, mask=no_merchant),
@@ -217,11 +213,11 @@ def transactions_batch(out: np.ndarray, n: int, first_row: int, shard: ShardOutp
         money(o[K.O_DST_AFTER], dst_out),
         pa.array(_FAMILY_IS_FRAUD[ftype]),
         pa.array(_FAMILY_IS_LAUNDERING[ftype]),
-        _codes(np.maximum(ftype - 1, 0), [t.name for t in TYPOLOGIES], ftype == 0),
+        label_column(np.maximum(ftype - 1, 0), [t.name for t in TYPOLOGIES], ftype == 0),
         pa.array(case, mask=case < 0),
         pa.array(reported, type=pa.timestamp("s"), mask=unknown),
         pa.array(shard.oversampling.weights(ftype > 0)),
-        _codes(bank, _BANK_NAMES, ~outside),
+        label_column(bank, _BANK_NAMES, ~outside),
         pa.nulls(n, pa.int64()),  # session_id: set by the shard's session log
     ]
     return pa.RecordBatch.from_arrays(columns, schema=SCHEMAS["transactions"])
