@@ -6,11 +6,11 @@ PaySim generators: account takeover with a mule cash-out, stolen-card bursts, ca
 and the laundering shapes fan-in, fan-out, cycle and structuring below a reporting threshold.
 Criminals use the same rails as everyone: ATM withdrawals are whole $20 notes within the
 card's daily limit (so mules pass the rest on by transfer), branch deposits wait for opening
-hours, and card testers use merchants where small payments are common. Each step also says
-how a case that mimics ordinary behaviour paces itself (``mimic_delay``, ``mimic_repeat``):
-like the ordinary activity it passes for (a stolen card used as its owner uses it, hours
-apart; card tests paced like a burst of in-app payments; laundering flows days apart, like a
-business's).
+hours, card testers use merchants where small payments are common, and a drain takes a
+share of what the account can spend (overdraft included). Each step also says how a case
+that mimics ordinary behaviour paces itself (``mimic_delay``, ``mimic_repeat``): like the
+ordinary activity it passes for (a stolen or tested card used as its owner uses it, hours
+apart; laundering flows days apart, a few deposits at a time).
 Amounts are in currency units; delays in seconds.
 """
 
@@ -58,7 +58,8 @@ FRAUD_TYPOLOGIES = (
         "fraud",
         steps=(
             Step("victim", "merchant_small", "PAYMENT", "online", ("uniform", 0.5, 1.0),
-                 delay=(5, 60), repeat=(10, 30), mimic_delay=(5, 180), mimic_repeat=(3, 30)),
+                 delay=(5, 60), repeat=(10, 30), mimic_delay=(2 * _HOUR, 12 * _HOUR),
+                 mimic_repeat=(3, 8)),
             Step("victim", "merchant_high", "PAYMENT", "online", ("lognormal", 400.0, 0.5),
                  delay=(300, 3600)),
         ),
@@ -113,7 +114,8 @@ LAUNDERING_TYPOLOGIES = (
         "laundering",
         steps=(
             Step("external", "hub", "CASH_IN", "branch", ("threshold_fraction", 0.6, 0.99),
-                 delay=(2 * _HOUR, 30 * _HOUR), repeat=(3, 8), mimic_delay=(_DAY, 4 * _DAY)),
+                 delay=(2 * _HOUR, 30 * _HOUR), repeat=(3, 8), mimic_delay=(2 * _DAY, 7 * _DAY),
+                 mimic_repeat=(2, 4)),
             Step("hub", "external", "TRANSFER", "online", ("balance_fraction", 0.8, 0.95),
                  delay=(_HOUR, 2 * _DAY), mimic_delay=(_DAY, 5 * _DAY)),
         ),

@@ -332,7 +332,9 @@ def _roles(time_column, **roles):
 @click.option("--min-recall", type=float, default=0.05, show_default=True,
               help="... reaching at least this recall ...")  # fmt: skip
 @click.option("--min-positives", type=int, default=5, show_default=True,
-              help="... on at least this many labelled rows.")  # fmt: skip
+              help="... on at least this many labelled rows ...")  # fmt: skip
+@click.option("--min-groups", type=int, default=3, show_default=True,
+              help="... from at least this many independent cases.")  # fmt: skip
 @click.option("--folds", type=int, default=5, show_default=True,
               help="Cross-validation folds, grouped by case and entity.")  # fmt: skip
 @click.option("--sample-rows", type=int, default=50_000, show_default=True,
@@ -343,8 +345,8 @@ def _roles(time_column, **roles):
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the full report (every rule, every figure) as JSON.")
 @click.option("--strict", is_flag=True, help="Exit with status 1 when anything is flagged.")
-def audit_command(source, table, time_column, min_precision, min_recall, min_positives, folds,
-                  sample_rows, seed, shuffle_labels, json_path, strict,
+def audit_command(source, table, time_column, min_precision, min_recall, min_positives,
+                  min_groups, folds, sample_rows, seed, shuffle_labels, json_path, strict,
                   **roles) -> None:  # fmt: skip
     """Look for labels that a single-feature rule or an identifier gives away in SOURCE (a
     dataset, or a Parquet/CSV file with --label), and measure how learnable each label is."""
@@ -361,7 +363,8 @@ def audit_command(source, table, time_column, min_precision, min_recall, min_pos
     reports = []
     for name in tables:
         report = audit(source, name, roles=roles, min_precision=min_precision,
-                       min_recall=min_recall, min_positives=min_positives, folds=folds,
+                       min_recall=min_recall, min_positives=min_positives,
+                       min_groups=min_groups, folds=folds,
                        sample_rows=sample_rows, seed=seed, shuffle_labels=shuffle_labels,
                        progress=True)  # fmt: skip
         print_audit(report)

@@ -184,6 +184,21 @@ def test_min_positives_keeps_chance_pockets_unflagged():
     assert rules.empty
 
 
+def test_a_rule_isolating_one_case_is_not_a_shortcut():
+    """Ten labelled rows in a narrow window: flagged when they are ten cases, not when they
+    are the rows of one case, nor of two when three are asked for."""
+    values = np.arange(1000, dtype=float)
+    labelled = (values >= 300) & (values < 310)
+    everything = [Stratum("all rows", np.ones(1000, dtype=bool))]
+    for case_of_row, flagged in ((np.arange(1000), True), (np.where(labelled, 0, values), False),
+                                 (np.where(labelled, values % 2, values), False)):  # fmt: skip
+        rule = search([Feature("t", values)], [_target(labelled)], everything,
+                      min_recall=0.5, min_positives=5, min_precision=0.5,
+                      groups=case_of_row.astype(np.int64), min_groups=3).iloc[0]  # fmt: skip
+        assert rule["rule"] == "300 <= t <= 309" and rule["flagged"] == flagged
+        assert rule["groups"] == len(np.unique(case_of_row[labelled]))
+
+
 def test_weighted_auc_matches_scikit_learn_with_ties_and_weights():
     rng = np.random.default_rng(0)
     for _ in range(20):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from rules.financial_crime import TYPOLOGIES
 from scenarios.bank import behaviour as B
 from scenarios.bank.marginals import INCOME_FLOOR, INCOME_TOP_CODE, NET_SHARE
 from simulations.datasets import read_table
@@ -42,6 +43,16 @@ def takeovers(tmp_path_factory):
         "fraud.account_takeover=2.0", "laundering.fan_out=0.5", "laundering.structuring=0.5",
         "population.mule_fraction=0.03",
     ])  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def mimicking(tmp_path_factory):
+    """Two months in which every crime case passes for ordinary activity, at 30 times the
+    default rates."""
+    return _run(tmp_path_factory, "mimicking", [
+        "population.n_customers=3000", "run.days=60", "run.seed=7", "oversampling.factor=30",
+        *(f"difficulty.{typology.name}=1" for typology in TYPOLOGIES),
+    ])[0]  # fmt: skip
 
 
 def _daily_balances(dataset) -> pd.DataFrame:
@@ -168,3 +179,39 @@ def test_alerts_fire_on_every_cash_row_over_the_threshold(takeovers):
     assert alerts.transaction_id.isin(tx.transaction_id).all()
     assert set(alerts.rule.unique()) >= {"structuring", "rapid_fan_out",
                                          "new_device_high_amount"}  # fmt: skip
+
+
+def _private_accounts(dataset) -> set:
+    accounts = read_table(dataset, "accounts")
+    segment = read_table(dataset, "customers").set_index("customer_id").segment
+    return set(accounts.account_id[accounts.customer_id.map(segment) != "business"])
+
+
+def test_mimicking_cash_deposits_look_ordinary(mimicking):
+    """Cash that a case passing for ordinary activity pays into a private customer's account
+    comes through the channels, at the hours and in the amounts of ordinary deposits (those
+    below the reporting threshold, which laundering keeps under)."""
+    tx = read_table(mimicking, "transactions", columns=[
+        "timestamp", "type", "channel", "amount", "dst_account", "fraud_type"])  # fmt: skip
+    rows = tx[(tx.type == "CASH_IN") & tx.dst_account.isin(_private_accounts(mimicking))
+              & (tx.amount < 10_000.0)]  # fmt: skip
+    crime = rows.fraud_type.notna().rename("crime")
+    assert crime.sum() > 200 and (~crime).sum() > 200
+    assert stats.chi2_contingency(pd.crosstab(crime, rows.channel)).pvalue > 1e-3
+    for channel, hours in rows.groupby("channel", observed=True).timestamp:
+        bins = pd.cut(hours.dt.hour, [-1, 9, 11, 13, 15, 23])  # about a fifth of rows each
+        table = pd.crosstab(crime[hours.index], bins)
+        assert stats.chi2_contingency(table).pvalue > 1e-3, channel
+    assert stats.ks_2samp(rows.amount[crime], rows.amount[~crime]).pvalue > 1e-3
+
+
+def test_mimicking_transfers_look_ordinary(mimicking):
+    """A private customer's transfer in a case passing for ordinary activity is made in the
+    app or online and goes inside or outside the bank in ordinary proportions."""
+    tx = read_table(mimicking, "transactions", columns=[
+        "type", "channel", "src_account", "dst_account", "fraud_type"])  # fmt: skip
+    rows = tx[(tx.type == "TRANSFER") & tx.src_account.isin(_private_accounts(mimicking))]
+    crime = rows.fraud_type.notna().rename("crime")
+    assert crime.sum() > 200
+    kind = rows.channel.astype(str) + rows.dst_account.isna().map({True: " out", False: " in"})
+    assert stats.chi2_contingency(pd.crosstab(crime, kind)).pvalue > 1e-3

@@ -360,11 +360,14 @@ def test_case_amounts_and_timing(case_runs, typology):
 @pytest.mark.parametrize("typology", TYPOLOGIES, ids=[t.name for t in TYPOLOGIES])
 def test_case_amounts_follow_rules(runs, engine, typology):
     """Amounts of steps with a bounded rule lie in its range: uniform and threshold_fraction
-    (a..b dollars, a..b of the threshold) and balance_fraction (a..b of the source's balance
-    before the row, rounded down, at least $1; at an ATM, whole $20 notes up to b of it)."""
+    (a..b dollars, a..b of the threshold) and balance_fraction (a..b of what the source
+    could spend before the row, overdraft included, rounded down, at least $1; at an ATM,
+    whole $20 notes up to b of it)."""
     rows = _cases(runs[engine], typology.name)
     kinds = _row_kind(rows)
     threshold = runs[engine]["config"]["laundering"]["reporting_threshold"] * 100
+    overdraft = runs[engine]["accounts"].set_index("account_id")["overdraft_limit"]
+    available = (rows["src_balance_before"] + rows["src_account"].map(overdraft)) * 100
     steps_of_kind = pd.Series([_step_kind(step) for step in typology.steps]).value_counts()
     for step in typology.steps:
         rule, a, b = step.amount
@@ -373,10 +376,10 @@ def test_case_amounts_follow_rules(runs, engine, typology):
         cents = (rows.loc[kinds == _step_kind(step), "amount"] * 100).round()
         if rule == "balance_fraction" and step.channel == "atm":
             # the ATM's rails: whole notes, no more than asked (nor than the daily limit)
-            before = (rows.loc[cents.index, "src_balance_before"] * 100).round().clip(lower=0)
+            before = available[cents.index].round()
             ok = (cents % 2_000 == 0) & ((cents <= before * b) | (cents == 2_000))
         elif rule == "balance_fraction":
-            before = (rows.loc[cents.index, "src_balance_before"] * 100).round().clip(lower=0)
+            before = available[cents.index].round()
             floor_ok = (cents == 100) & (before * a <= 101)
             ok = floor_ok | ((cents > 100) & cents.between(before * a - 1, before * b))
         else:

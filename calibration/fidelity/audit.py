@@ -5,7 +5,7 @@ Three checks, driven only by the table's column roles:
 - **shortcuts**: the best single-feature rule per label value, feature and event type
   (:mod:`calibration.fidelity.shortcuts`); a rule is flagged when its precision reaches
   ``min_precision`` at a recall of at least ``min_recall``, resting on at least
-  ``min_positives`` labelled rows;
+  ``min_positives`` labelled rows from at least ``min_groups`` independent cases;
 - **learnability**: cross-validated ROC-AUC, PR-AUC and recall at fixed false-positive rates
   of a gradient-boosting model on the behavioural features, folds grouped by entity;
 - **leakage**: the same model on identifiers alone (ids, their digits, names), which must
@@ -57,6 +57,7 @@ _PARAMS = {
     "min_precision": Param("float", Interval(float, 0.0, 1.0, closed="right")),
     "min_recall": Param("float", Interval(float, 0.0, 1.0, closed="right")),
     "min_positives": Param("int", Interval(int, 1, None)),
+    "min_groups": Param("int", Interval(int, 1, None)),
     "folds": Param("int", Interval(int, 2, 20)),
     "sample_rows": Param("int", Interval(int, 1000, None)),
     "seed": Param("int", Interval(int, 0, None)),
@@ -174,6 +175,7 @@ def audit(
     min_precision: float = 0.5,
     min_recall: float = 0.05,
     min_positives: int = 5,
+    min_groups: int = 3,
     folds: int = 5,
     sample_rows: int = 50_000,
     seed: int = 0,
@@ -196,6 +198,10 @@ def audit(
         at least ``min_precision`` common are not audited (every rule would qualify).
     min_positives : int >= 1
         Labelled rows a flagged rule must select, so that chance pockets are not flagged.
+    min_groups : int >= 1
+        Independent groups (cases, with the entities only they involve) those rows must come
+        from: a rule that isolates one or two cases (a burst in a narrow time window) tells
+        that they happened, not how to find the next.
     folds : int in [2, 20]
         Cross-validation folds, grouped by case and entity.
     sample_rows : int >= 1000
@@ -213,7 +219,7 @@ def audit(
     ConfigError
         Bad parameters, a table without labels, or roles naming missing columns.
     """
-    given = (min_precision, min_recall, min_positives, folds, sample_rows, seed)
+    given = (min_precision, min_recall, min_positives, min_groups, folds, sample_rows, seed)
     settings = {name: validate_value("audit", name, spec, value)
                 for (name, spec), value in zip(_PARAMS.items(), given, strict=True)}
     started = time.perf_counter()
@@ -238,17 +244,18 @@ def audit(
     with progress_bar("audit", steps, "steps", progress) as advance:
         entity = entity_codes(frame, loaded.roles.entities)
         features, skipped = behavioural_features(loaded, entity)
+        linked = linked_groups(entity, frame, loaded.roles.cases)
         advance(1)
         shortcuts = search(features, targets, _strata(loaded),
                            min_recall=settings["min_recall"],
                            min_positives=settings["min_positives"],
-                           min_precision=settings["min_precision"])  # fmt: skip
+                           min_precision=settings["min_precision"],
+                           groups=linked, min_groups=settings["min_groups"])  # fmt: skip
         advance(1)
         labelled = np.logical_or.reduce([m.y for m in models])
         rows, weights = model_sample(labelled, settings["sample_rows"],
                                      stream(seed, 0, "audit-sample"))  # fmt: skip
-        groups = linked_groups(entity, frame, loaded.roles.cases)[rows]
-        sample = ModelRows.build(models, rows, weights, groups, settings["folds"], seed)
+        sample = ModelRows.build(models, rows, weights, linked[rows], settings["folds"], seed)
         learn = evaluate(features, models, sample, seed, "audit-behaviour", advance,
                          event_types=_event_type_codes(loaded))
         sampled = Table(frame.iloc[rows].reset_index(drop=True), loaded.roles, loaded.name)

@@ -46,7 +46,8 @@ def print_audit(report: AuditReport, console: Console | None = None, show: int =
                        style="bold"))  # fmt: skip
     flagged = report.flagged
     criterion = (f"precision >= {settings['min_precision']} at recall >= "
-                 f"{settings['min_recall']} on >= {settings['min_positives']} labelled rows")
+                 f"{settings['min_recall']} on >= {settings['min_positives']} labelled rows "
+                 f"from >= {settings['min_groups']} cases")
     if flagged.empty:
         console.print(Text(f"No single-feature rule gives a label away ({criterion}).",
                            style="green"))  # fmt: skip

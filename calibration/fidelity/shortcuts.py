@@ -43,6 +43,17 @@ class _Best:
     rule: str
     positives: int
     support: int
+    bounds: tuple[float, float] | None = None  # a numeric rule's interval; None: "missing"
+    categories: np.ndarray | None = None  # a categorical rule's codes (slot 0: missing)
+
+    def selects(self, prepared: _Categorical | _Numeric) -> np.ndarray:
+        """Which of the stratum's rows the rule selects (bool)."""
+        if self.categories is not None:
+            return np.isin(prepared.codes + 1, self.categories)
+        if self.bounds is None:
+            return prepared.missing
+        lo, hi = self.bounds
+        return (prepared.values >= lo) & (prepared.values <= hi)
 
 
 def _better(pos: np.ndarray, sup: np.ndarray, feasible: np.ndarray) -> int:
@@ -76,7 +87,7 @@ class _Categorical:
         name = self.feature.name
         rule = f"{name} = {chosen[0]}" if len(chosen) == 1 else \
             f"{name} in {{{', '.join(chosen)}}}"  # fmt: skip
-        return _Best(rule, int(pos[k]), int(sup[k]))
+        return _Best(rule, int(pos[k]), int(sup[k]), categories=order[: k + 1])
 
 
 class _Numeric:
@@ -127,7 +138,7 @@ class _Numeric:
             rule = f"{name} = {show(lo)}"
         else:
             rule = f"{show(lo)} <= {name} <= {show(hi)}"
-        return [_Best(rule, int(pos[i, j]), int(sup[i, j]))]
+        return [_Best(rule, int(pos[i, j]), int(sup[i, j]), bounds=(lo, hi))]
 
 
 def _needed(target: Target, min_recall: float, min_positives: int,
@@ -148,8 +159,16 @@ def search(
     min_recall: float,
     min_positives: int,
     min_precision: float,
+    groups: np.ndarray | None = None,
+    min_groups: int = 1,
 ) -> pd.DataFrame:
     """The best rule per target, feature and stratum.
+
+    ``groups`` (int64 per row, e.g. :func:`calibration.fidelity.features.linked_groups`)
+    tells which labelled rows are one piece of evidence: a precise rule is flagged only when
+    its labelled rows come from at least ``min_groups`` groups, since a rule that only
+    isolates the rows of one case (a burst in a narrow time window) says that the case
+    happened, not that the label can be told from the feature.
 
     Returns
     -------
@@ -157,8 +176,9 @@ def search(
         One row per (label, value, feature, stratum) where some rule reaches ``min_recall``
         with at least ``min_positives`` labelled rows: ``rule``, ``precision``, ``recall``,
         ``support`` (rows the rule selects), ``positives`` (labelled rows among them),
-        ``stratum_prevalence`` and ``flagged`` (precision >= ``min_precision``), sorted with
-        the flagged and most precise first.
+        ``groups`` (groups among those, for precise rules), ``stratum_prevalence`` and
+        ``flagged`` (precision >= ``min_precision`` from at least ``min_groups`` groups),
+        sorted with the flagged and most precise first.
     """
     rows = []
     totals = {(t.label, t.value): int(t.mask.sum()) for t in targets}
@@ -176,16 +196,20 @@ def search(
                 if rule is None:
                     continue
                 precision = rule.positives / rule.support
+                n_groups = np.nan if groups is not None else rule.positives
+                if groups is not None and precision >= min_precision:
+                    chosen = rule.selects(prepared) & positive
+                    n_groups = np.unique(groups[inside][chosen]).size
                 rows.append({
                     "label": target.label, "value": target.value, "feature": feature.name,
                     "derived": feature.derived, "stratum": stratum.name, "rule": rule.rule,
                     "precision": precision, "recall": rule.positives / total,
                     "support": rule.support, "positives": rule.positives,
-                    "stratum_prevalence": float(positive.mean()),
-                    "flagged": precision >= min_precision,
+                    "groups": n_groups, "stratum_prevalence": float(positive.mean()),
+                    "flagged": precision >= min_precision and n_groups >= min_groups,
                 })  # fmt: skip
     columns = ["label", "value", "feature", "derived", "stratum", "rule", "precision", "recall",
-               "support", "positives", "stratum_prevalence", "flagged"]  # fmt: skip
+               "support", "positives", "groups", "stratum_prevalence", "flagged"]  # fmt: skip
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["flagged", "precision", "recall"], ascending=False,
                              kind="stable").reset_index(drop=True)  # fmt: skip

@@ -17,7 +17,8 @@ __all__ = [
     "DAYS_PER_MONTH", "TRANSACTION_TYPES", "CHANNELS", "STATUSES", "SEXES", "SEGMENTS", "REGIONS",
     "REGION_POPULATION", "Category", "CARD_CATEGORIES", "BILL_CATEGORIES",
     "MERCHANT_CATEGORIES", "HIGH_VALUE_CATEGORIES", "SCHEDULES", "CARD_WEEKDAY",
-    "CASH_WITHDRAWAL_AMOUNTS", "SEGMENT_OVERDRAFT", "SEGMENT_CARD_ACTIVITY", "SEGMENT_ATM_LIMIT",
+    "CASH_WITHDRAWAL_AMOUNTS", "AS_MUCH_AS_ALLOWED", "SEGMENT_OVERDRAFT",
+    "SEGMENT_CARD_ACTIVITY", "SEGMENT_ATM_LIMIT",
     "SMALL_PAYMENT_CATEGORIES", "Flow", "FLOWS", "LARGE_TRANSFER_SHARE", "BUSINESS_PASS_ON",
     "SUPPLIER_INSIDE", "MICRO_BURST", "SPREE", "PASS_THROUGH", "SWEEP_FRACTION",
     "SPENDING_FEEDBACK", "COUNTERPARTY_BANKS",
@@ -128,20 +129,28 @@ transit fares): legitimate micro-payment bursts happen there, and card testers u
 CARD_WEEKDAY = np.array([0.92, 0.95, 0.97, 1.0, 1.12, 1.2, 0.84])
 """Card-payment rate multiplier Monday..Sunday (mean 1.0)."""
 
+AS_MUCH_AS_ALLOWED = (10_000, 0.005)
+"""A withdrawal of as much as the card allows today (a cash purchase, travel money), asked
+for as this many dollars, above every daily limit, and its share of withdrawals (a
+modelling assumption)."""
+
+
 def _withdrawal_amounts() -> tuple[np.ndarray, np.ndarray]:
     notes = np.arange(20, 2_001, 20)
     weight = 40.0 * notes**-1.5  # any multiple of $20 can be keyed in ...
     for amount, extra in ((20, .08), (40, .16), (60, .11), (80, .08), (100, .17), (200, .09),
                           (300, .05), (400, .02), (500, .02), (1000, .005)):  # fmt: skip
         weight[notes == amount] += extra  # ... but the ATM's quick-pick amounts dominate
-    return notes, weight / weight.sum()
+    most, share = AS_MUCH_AS_ALLOWED
+    weight = np.append(weight / weight.sum() * (1 - share), share)
+    return np.append(notes, most), weight
 
 
 CASH_WITHDRAWAL_AMOUNTS = _withdrawal_amounts()
 """ATM withdrawal amounts in dollars (every multiple of $20, the note ATMs dispense, up to
-$2,000) and their probabilities: the quick-pick amounts most, other keyed-in amounts with a
-tail falling as amount^-1.5 (a modelling assumption). A draw above the account's daily ATM
-limit is cut to what the limit leaves."""
+$2,000, then :data:`AS_MUCH_AS_ALLOWED`) and their probabilities: the quick-pick amounts
+most, other keyed-in amounts with a tail falling as amount^-1.5 (a modelling assumption).
+A draw above the account's daily ATM limit is cut to what the limit leaves."""
 
 SEGMENT_OVERDRAFT = np.array([250.0, 1_000.0, 5_000.0, 500.0, 5_000.0])
 """Arranged overdraft limit of each segment in dollars (student, mass, affluent, retired,

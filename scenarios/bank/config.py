@@ -107,9 +107,10 @@ SCHEMA = {
     "difficulty": {
         t.name: Param(
             "float", Interval(float, 0.0, 1.0),
-            "mimicry: share of cases that pass for ordinary activity (an ordinary start time, "
-            "pace, amounts and, for laundering, a business account as hub); 0 gives every case "
-            "its textbook signature (easy to detect), 1 none",
+            "mimicry: share of cases that pass for ordinary activity (each row at an ordinary "
+            "time, through an ordinary channel, to ordinary payees, for the amount of the "
+            "ordinary flow it resembles); 0 gives every case its textbook signature (easy to "
+            "detect), 1 none",
         )
         for t in FRAUD_TYPOLOGIES + LAUNDERING_TYPOLOGIES
     },

@@ -6,8 +6,10 @@ Money is int64 cents; times are int64 seconds since the run's first midnight. Cu
 are addressed by their local row in the shard (0..n-1); -1 means "outside the bank".
 
 ``cand`` : int64 (capacity, N_CAND) — candidate transactions not yet settled, one per row,
-    columns ``C_*``. ``C_AMOUNT`` holds cents, or for ``MODE_BALANCE_FRACTION`` the fraction
-    of the source's positive balance in millionths, resolved when the row settles.
+    columns ``C_*``. ``C_AMOUNT`` holds cents, or in millionths the fraction of the source's
+    positive balance (``MODE_BALANCE_FRACTION``: a saver's sweep) or of its available funds,
+    overdraft included (``MODE_AVAILABLE_FRACTION``: a criminal's drain), resolved when the
+    row settles.
 ``out`` : int64 (N_OUT, capacity) — settled transactions, one per column (column-major so each
     output field is a contiguous row), fields ``O_*``. Balances of an external side are
     undefined and masked on output.
@@ -34,6 +36,7 @@ from simulations.bits import POISSON_SMALL_MAX, below, poisson_small, uniform
 __all__ = [
     "Customers", "Behaviour", "Crime", "generate_day", "settle", "new_candidates",
     "new_output", "N_CAND", "N_OUT", "MODE_FIXED", "MODE_BALANCE_FRACTION",
+    "MODE_AVAILABLE_FRACTION",
 ]  # fmt: skip
 
 C_T, C_TYPE, C_CHAN, C_SRC, C_DST, C_MERCH, C_AMOUNT, C_MODE, C_FTYPE, C_CASE = range(10)
@@ -41,11 +44,14 @@ N_CAND = 10
 (O_T, O_TYPE, O_CHAN, O_STATUS, O_AMOUNT, O_SRC, O_DST, O_MERCH, O_SRC_BEFORE, O_SRC_AFTER,
  O_DST_BEFORE, O_DST_AFTER, O_FTYPE, O_CASE) = range(14)  # fmt: skip
 N_OUT = 14
-MODE_FIXED, MODE_BALANCE_FRACTION = 0, 1
+MODE_FIXED, MODE_BALANCE_FRACTION, MODE_AVAILABLE_FRACTION = 0, 1, 2
 FEEDBACK_RANGE = (0.25, 4.0)
 """Bounds of the buffer-stock spending multiplier (see ``behaviour.SPENDING_FEEDBACK``)."""
 _MILLION = 1_000_000
 _MIN_FRACTION_CENTS = 100  # a fraction-of-balance payment is at least one dollar
+ORDINARY_TIME_AFTER = 3600
+"""A mimicking case's row due this many seconds or more after the previous one happens at
+an ordinary customer's time of day for such a row (shorter gaps keep a burst together)."""
 ATM_NOTE_CENTS = 2_000
 """ATMs dispense $20 notes: every ATM withdrawal is a multiple of this."""
 OPENING_HOURS = (9, 17)
@@ -81,16 +87,16 @@ MAX_RING = 64
 Customers = namedtuple(
     "Customers",
     "card_rate log_spend pay_day pay_second income_cents bill_day bill_cents bill_merchant region "
-    "target_cents scale_cents supplier_per_day businesses mules business_mules victims",
+    "target_cents scale_cents supplier_per_day businesses mules business_mules individual_mules "
+    "victims",
 )
 """Per-customer arrays of one shard (see ``scenarios.bank.population``): ``log_spend`` shifts
 the log of card amounts to the customer's budget; ``target_cents`` (the mean balance over a
 pay cycle the customer aims at) and ``scale_cents`` (monthly turnover; infinite for mules,
 whose spending crime money does not change) steer the spending feedback;
 ``supplier_per_day`` is 0 except for business customers, whose local rows ``businesses``
-lists; ``mules``, ``business_mules`` and ``victims`` are local rows of mule (and business
-mule) and ordinary
-accounts."""
+lists; ``mules`` (split into ``business_mules`` and ``individual_mules``) and ``victims``
+are local rows of mule and ordinary accounts."""
 
 Behaviour = namedtuple(
     "Behaviour",
@@ -106,12 +112,14 @@ Each ``*_cdf`` comes with its guide table (``rules.schedules.guide_table``)."""
 Crime = namedtuple(
     "Crime",
     "steps bounds start_cdf start_guide p_case threshold_cents high_categories mimicry "
-    "first_weekday",
+    "business_share first_weekday",
 )
 """Compiled typologies (``rules.typology.CompiledTypologies``), case probability per
 customer-day of each, reporting threshold in cents, high-value category codes, each
 typology's mimicry (0..1: the share of its cases that pass for ordinary activity, see
-:func:`_case`) and the weekday of day 0."""
+:func:`_case`), the share of its first step's type of ordinary rows that business
+customers make (how often a mimicking case's mules are businesses) and the weekday of
+day 0."""
 
 
 @nb.njit(cache=True)
@@ -266,7 +274,7 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
             cand, m = _push(cand, m, t0 + _at(beh, cash, bits), c[CASH_OUT], c[ATM], i, -1, -1,
                             amount, MODE_FIXED, 0, -1)  # fmt: skip
         if uniform(bits) < r[P_CASH_IN]:
-            cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_DEPOSIT, rng), 0.5, beh,
+            cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_DEPOSIT, rng), F_DEPOSIT, beh,
                                     bits, cand, m)  # fmt: skip
         if n > 1 and uniform(bits) < r[P_TRANSFER]:
             flow = F_LARGE if uniform(bits) < r[LARGE_SHARE] else F_TRANSFER
@@ -300,7 +308,7 @@ def _pass_through(t0, weekday, i, n, beh, rng, bits, cand, m):
     later, to another customer or another bank."""
     c, r = beh.codes, beh.rates
     amount = _lognormal(beh, F_PASS, rng)
-    cand, m = _cash_deposit(t0, weekday, i, amount, 0.8, beh, bits, cand, m)
+    cand, m = _cash_deposit(t0, weekday, i, amount, F_PASS, beh, bits, cand, m)
     later = t0 + (1 + below(bits, 4)) * 86400 + _at(beh, c[TRANSFER_HOURS], bits)
     share = r[PASS_LO] + (r[PASS_HI] - r[PASS_LO]) * uniform(bits)
     payee = _other(i, n, bits) if n > 1 and uniform(bits) < r[PASS_INSIDE] else -1
@@ -315,11 +323,11 @@ def _app(beh, bits):
 
 
 @nb.njit(cache=True)
-def _cash_deposit(t0, weekday, i, amount, at_branch, beh, bits, cand, m):
-    """A cash deposit into customer ``i``: at a branch in opening hours (with probability
-    ``at_branch``, never on Sunday), else at an ATM by the cash profile."""
+def _cash_deposit(t0, weekday, i, amount, flow, beh, bits, cand, m):
+    """A cash deposit of ``flow`` into customer ``i``: at a branch in opening hours (with the
+    flow's :func:`branch_share`, never on Sunday), else at an ATM by the cash profile."""
     c = beh.codes
-    if uniform(bits) < at_branch and beh.schedule_weekday[c[BRANCH_HOURS], weekday] > 0:
+    if uniform(bits) < branch_share(flow) and beh.schedule_weekday[c[BRANCH_HOURS], weekday] > 0:
         channel, t = c[BRANCH], t0 + _at(beh, c[BRANCH_HOURS], bits)
     else:
         channel, t = c[ATM], t0 + _at(beh, c[CASH_HOURS], bits)
@@ -332,8 +340,8 @@ def _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m):
     (a share of them to another business of the bank)."""
     c, r = beh.codes, beh.rates
     if uniform(bits) < r[P_TAKINGS] * beh.schedule_weekday[c[CASH_HOURS], weekday]:
-        cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_TAKINGS, rng), 0.7, beh, bits,
-                                cand, m)  # fmt: skip
+        amount = _lognormal(beh, F_TAKINGS, rng)
+        cand, m = _cash_deposit(t0, weekday, i, amount, F_TAKINGS, beh, bits, cand, m)
     if uniform(bits) < r[P_CLIENT]:
         cand, m = _push(cand, m, t0 + _at(beh, c[DAY_HOURS], bits), c[TRANSFER], c[ONLINE], -1,
                         i, -1, _lognormal(beh, F_CLIENT, rng), MODE_FIXED, 0, -1)  # fmt: skip
@@ -379,11 +387,25 @@ def _slot(role, j, ring_size):
 
 
 @nb.njit(cache=True)
-def _draw_ring(ring, size, hub, mules, bits):
-    """Fill ``ring[:size]`` with distinct mules other than ``hub``; return ``size``."""
+def _mule(p_business, cust, bits):
+    """A mule: a business account with probability ``p_business`` (when there is one)."""
+    pool = cust.mules
+    if p_business > 0:
+        business = uniform(bits) < p_business
+        if business and cust.business_mules.shape[0] > 0:
+            pool = cust.business_mules
+        elif not business and cust.individual_mules.shape[0] > 0:
+            pool = cust.individual_mules
+    return pool[below(bits, pool.shape[0])]
+
+
+@nb.njit(cache=True)
+def _draw_ring(ring, size, hub, p_business, cust, bits):
+    """Fill ``ring[:size]`` with distinct mules other than ``hub`` (see :func:`_mule`);
+    return ``size``."""
     filled = 0
     while filled < size:
-        candidate = mules[below(bits, mules.shape[0])]
+        candidate = _mule(p_business, cust, bits)
         fresh = candidate != hub
         for q in range(filled):
             fresh = fresh and ring[q] != candidate
@@ -425,69 +447,149 @@ def opening(t, channel, codes, first_weekday):
 
 
 @nb.njit(cache=True)
-def next_time(clock, gap, channel, mimics, beh, first_weekday, bits):
-    """When a case's next row happens, ``gap`` seconds after ``clock``. A mimicking case
-    waiting a day or more acts at an ordinary customer's time of day for the channel."""
-    t = clock + gap
-    if mimics and gap >= 86400:
-        t = t - t % 86400 + _at(beh, ordinary_schedule(channel, beh.codes), bits)
-        if t <= clock:
-            t += 86400
-    return opening(t, channel, beh.codes, first_weekday)
+def _ordinary_time(clock, gap, first_row, kind, cat, channel, beh, first_weekday, bits):
+    """When a mimicking case's row happens and through which channel: at an ordinary
+    customer's time of day for such a row, on the day ``gap`` seconds after ``clock`` (the
+    case's own day for its first row) or the next if that time has passed, and at an ATM
+    when branches are closed."""
+    c = beh.codes
+    day = clock // 86400 if first_row else (clock + gap) // 86400
+    schedule = beh.cat_schedule[cat] if kind == c[PAYMENT] else ordinary_schedule(channel, c)
+    seconds = _at(beh, schedule, bits)
+    if not first_row and day * 86400 + seconds <= clock:
+        day += 1
+    if channel == c[BRANCH] and (first_weekday + day) % 7 == 6:
+        channel = c[ATM]
+        seconds = _at(beh, c[CASH_HOURS], bits)
+    return opening(day * 86400 + seconds, channel, c, first_weekday), channel
 
 
 @nb.njit(cache=True)
-def _ordinary_amount(kind, src, cat, cust, beh, crime, rule, rng, bits):
-    """Cents an ordinary customer would move in a row of type ``kind`` (a mimicking case
-    borrows it): micro-payments at small-payment merchants, else the payer's own spend in
-    the category; cash takings (kept below the reporting threshold when the step keeps
-    below it); a standard ATM amount; a client payment from outside, or a large transfer."""
-    c = beh.codes
-    spend = cust.log_spend[src] if src >= 0 else 0.0
-    if kind == c[PAYMENT]:
-        for small in beh.small_categories:
-            if cat == small:
-                return _lognormal(beh, F_MICRO, rng)
-        sigma = beh.cat_sigma[cat]
-        return np.int64(np.exp(beh.cat_mu[cat] + spend + sigma * rng.standard_normal()))
+def _case_category(dst_role, mimics, beh, crime, bits):
+    """The merchant category a step pays (any in a mimicking case, rather than a high-value
+    or a small-payment one), or -1."""
+    if dst_role == R_MERCHANT or (mimics and dst_role >= R_MERCHANT):
+        return _draw(beh.cat_cdf, beh.cat_guide, bits)
+    if dst_role == R_MERCHANT_HIGH:
+        return crime.high_categories[below(bits, crime.high_categories.shape[0])]
+    if dst_role == R_MERCHANT_SMALL:
+        return beh.small_categories[below(bits, beh.small_categories.shape[0])]
+    return -1
+
+
+@nb.njit(cache=True)
+def _ordinary_payee(src, dst, p_business, cust, beh, bits):
+    """Who a mimicking case's transfer from ``src`` goes to: inside the bank (``dst``, or
+    another mule when the step pays outside) or outside (-1) in the proportions of the
+    payer's ordinary transfers."""
+    r = beh.rates
+    if cust.supplier_per_day[src] > 0:
+        inside = r[SUPPLIER_INSIDE]
+    else:
+        inside = r[P_TRANSFER] + r[P_PASS] * r[PASS_INSIDE]
+        inside /= inside + r[P_EXT_OUT] + r[P_SWEEP] + r[P_PASS] * (1 - r[PASS_INSIDE])
+    if uniform(bits) >= inside:
+        return -1
+    while dst < 0 or dst == src:
+        dst = _mule(p_business, cust, bits)
+    return dst
+
+
+@nb.njit(cache=True)
+def ordinary_flow(kind, src, dst, cust, beh, bits):
+    """The ordinary flow (``F_*``) a row of type ``kind`` between ``src`` and ``dst`` would
+    belong to, or -1 for card payments and ATM withdrawals: cash paid in is a business's
+    takings, else a deposit or cash to pass on (by their rates); a transfer is a client
+    payment into a business, a supplier payment out of one, a transfer with another bank,
+    or one between customers (large with the large-transfer share)."""
+    c, r = beh.codes, beh.rates
     if kind == c[CASH_IN]:
-        amount = _lognormal(beh, F_TAKINGS, rng)
-        if rule == A_THRESHOLD:
-            amount = min(amount, crime.threshold_cents - 100)
-        return amount
+        if cust.supplier_per_day[dst] > 0:
+            return F_TAKINGS
+        return F_PASS if uniform(bits) * (r[P_CASH_IN] + r[P_PASS]) < r[P_PASS] else F_DEPOSIT
+    if kind != c[TRANSFER]:
+        return -1
+    if src < 0:
+        return F_CLIENT if cust.supplier_per_day[dst] > 0 else F_EXTERNAL
+    if cust.supplier_per_day[src] > 0:
+        return F_SUPPLIER
+    if dst < 0:
+        return F_EXTERNAL
+    return F_LARGE if uniform(bits) < r[LARGE_SHARE] else F_TRANSFER
+
+
+@nb.njit(cache=True)
+def ordinary_channel(kind, src, flow, cat, channel, beh, bits):
+    """The channel an ordinary customer uses for a row of this flow or merchant category
+    (``channel`` where there is no choice): card payments are online in the category's
+    share, cash is paid in at a branch or an ATM in the flow's proportions, and a customer's
+    own transfers are made in the app or online banking."""
+    c = beh.codes
+    if kind == c[PAYMENT]:
+        return c[ONLINE] if uniform(bits) < beh.cat_online[cat] else c[CARD_PRESENT]
+    if kind == c[CASH_IN]:
+        return c[BRANCH] if uniform(bits) < branch_share(flow) else c[ATM]
+    if kind == c[TRANSFER] and src >= 0 and flow != F_SUPPLIER:
+        return _app(beh, bits)
+    return channel
+
+
+@nb.njit(cache=True)
+def branch_share(flow):
+    """Share of a cash flow paid in at a branch (the rest at an ATM)."""
+    if flow == F_TAKINGS:
+        return 0.7
+    if flow == F_PASS:
+        return 0.8
+    return 0.5
+
+
+@nb.njit(cache=True)
+def _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, rng, bits):
+    """Cents an ordinary customer would move in a row of type ``kind`` and ``flow`` (a
+    mimicking case borrows it): the payer's own spend in the merchant category; a standard
+    ATM amount; else the flow's amount (drawn again until below the reporting threshold when
+    the step keeps below it)."""
+    c = beh.codes
+    if kind == c[PAYMENT]:
+        sigma = beh.cat_sigma[cat]
+        log_amount = beh.cat_mu[cat] + cust.log_spend[src] + sigma * rng.standard_normal()
+        return max(np.int64(50), np.int64(np.exp(log_amount)))
     if kind == c[CASH_OUT]:
         return beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
-    return _lognormal(beh, F_CLIENT if src < 0 else F_LARGE, rng)
+    amount = max(np.int64(100), _lognormal(beh, flow, rng))
+    while rule == A_THRESHOLD and amount >= crime.threshold_cents:  # ordinary, given below it
+        amount = max(np.int64(100), _lognormal(beh, flow, rng))
+    return amount
 
 
 @nb.njit(cache=True)
 def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
     """Append every transaction of one case of typology ``k`` starting on day ``t0``.
 
-    With the typology's mimicry a case passes for ordinary activity: a business mule as hub,
-    an ordinary start time for its first channel, the steps' ``mimic_*`` pacing, merchants of
-    any category instead of high-value ones, ordinary amounts (a savings sweep's share for
-    balance fractions) wherever the amount is not passed on from earlier in the case."""
+    With the typology's mimicry a case passes for ordinary activity: mules that are
+    businesses as often as businesses make its first kind of row, the steps' ``mimic_*``
+    pacing at ordinary times of day, merchants of any category, transfers inside or outside
+    the bank in the payer's ordinary proportions, and in each row the channel and amount of
+    the ordinary flow it resembles wherever the amount is not passed on from earlier in the
+    case. A textbook drain takes a share of the funds available, overdraft included."""
     first, end = crime.bounds[k, 0], crime.bounds[k, 1]
     ring_lo, ring_hi = crime.bounds[k, 2], crime.bounds[k, 3]
-    codes, r = beh.codes, beh.rates
+    codes = beh.codes
     mimics = uniform(bits) < crime.mimicry[k]
     pace = 12 if mimics else 7  # delay and repeat columns of the compiled steps
     mules, victims = cust.mules, cust.victims
     victim = victims[below(bits, victims.shape[0])]
-    hub = mules[below(bits, mules.shape[0])]
-    if mimics and cust.business_mules.shape[0] > 0:
-        hub = cust.business_mules[below(bits, cust.business_mules.shape[0])]
+    p_business = crime.business_share[k] if mimics else 0.0
+    hub = _mule(p_business, cust, bits)
     ring = np.empty(MAX_RING, dtype=np.int64)
     ring_size = 0
     if ring_hi > 0:
         wanted = min(rng.integers(ring_lo, ring_hi + 1), mules.shape[0] - 1, MAX_RING)
-        ring_size = _draw_ring(ring, wanted, hub, mules, bits)
+        ring_size = _draw_ring(ring, wanted, hub, p_business, cust, bits)
     received = np.full(2 + MAX_RING, -1, dtype=np.int64)
-    if mimics:
-        clock = t0 + _at(beh, ordinary_schedule(np.int64(crime.steps[first, 3]), codes), bits)
-    else:
-        clock = t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], bits)
+    clock = t0 if mimics else t0 + _seconds(crime.start_cdf[k], crime.start_guide[k], bits)
+    first_row = True
     for s in range(first, end):
         step = crime.steps[s]
         src_role, dst_role, rule = np.int64(step[0]), np.int64(step[1]), np.int64(step[4])
@@ -497,25 +599,28 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
         if step[11] == 0:  # not once per ring member
             count = rng.integers(np.int64(step[pace + 2]), np.int64(step[pace + 3]) + 1)
         for j in range(count):
-            gap = np.int64(delay_lo + (delay_hi - delay_lo) * uniform(bits))
-            clock = next_time(clock, gap, channel, mimics, beh, crime.first_weekday, bits)
             src = _account(src_role, j, ring, ring_size, victim, hub)
             dst = _account(dst_role, j, ring, ring_size, victim, hub)
-            cat = -1
-            if dst_role == R_MERCHANT or (dst_role == R_MERCHANT_HIGH and mimics):
-                cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
-            elif dst_role == R_MERCHANT_HIGH:
-                cat = crime.high_categories[below(bits, crime.high_categories.shape[0])]
-            elif dst_role == R_MERCHANT_SMALL:
-                cat = beh.small_categories[below(bits, beh.small_categories.shape[0])]
+            if mimics and kind == codes[TRANSFER] and src >= 0:
+                dst = _ordinary_payee(src, dst, p_business, cust, beh, bits)
+            cat = _case_category(dst_role, mimics, beh, crime, bits)
             merchant = _merchant(cat, cust.region[src], beh, bits) if cat >= 0 else -1
+            flow, row_channel = -1, channel
+            if mimics:
+                flow = ordinary_flow(kind, src, dst, cust, beh, bits)
+                row_channel = ordinary_channel(kind, src, flow, cat, channel, beh, bits)
+            gap = np.int64(delay_lo + (delay_hi - delay_lo) * uniform(bits))
+            if mimics and (first_row or gap >= ORDINARY_TIME_AFTER):
+                clock, row_channel = _ordinary_time(clock, gap, first_row, kind, cat, row_channel,
+                                                    beh, crime.first_weekday, bits)  # fmt: skip
+            else:
+                clock = opening(clock + gap, row_channel, codes, crime.first_weekday)
+            first_row = False
             share = step[5] + (step[6] - step[5]) * uniform(bits)
             mode = MODE_FIXED
-            if mimics and rule == A_BALANCE and kind != codes[CASH_OUT]:
-                share = r[SWEEP_LO] + (r[SWEEP_HI] - r[SWEEP_LO]) * uniform(bits)
-                amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
-            elif mimics and rule < A_RECEIVED:
-                amount = _ordinary_amount(kind, src, cat, cust, beh, crime, rule, rng, bits)
+            passed_on = rule >= A_RECEIVED and received[_slot(src_role, j, ring_size)] >= 0
+            if mimics and not passed_on:
+                amount = _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, rng, bits)
             elif rule == A_LOGNORMAL:
                 amount = np.int64(step[5] * 100.0 * np.exp(step[6] * rng.standard_normal()))
             elif rule == A_UNIFORM:
@@ -523,16 +628,16 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
             elif rule == A_THRESHOLD:
                 amount = np.int64(share * crime.threshold_cents)
             elif rule == A_BALANCE:
-                amount, mode = np.int64(share * _MILLION), MODE_BALANCE_FRACTION
+                amount, mode = np.int64(share * _MILLION), MODE_AVAILABLE_FRACTION
             else:
                 amount = np.int64(share * received[_slot(src_role, j, ring_size)])
                 if rule == A_SPLIT:
                     amount //= max(ring_size, 1)
             amount = max(amount, np.int64(1))
-            if dst >= 0 and mode == MODE_FIXED:
-                received[_slot(dst_role, j, ring_size)] = amount
-            cand, m = _push(cand, m, clock, kind, channel, src, dst, merchant, amount, mode, k + 1,
-                            case)  # fmt: skip
+            if dst >= 0 and mode == MODE_FIXED and R_VICTIM <= dst_role <= R_FIRST:
+                received[_slot(dst_role, j, ring_size)] = amount  # (not a mule paid instead)
+            cand, m = _push(cand, m, clock, kind, row_channel, src, dst, merchant, amount, mode,
+                            k + 1, case)  # fmt: skip
     return cand, m
 
 
@@ -592,9 +697,11 @@ def _book(cand, due, balance, overdraft, atm, out, n_out):
     for r in due:
         row = cand[r]
         src, dst, amount = row[C_SRC], row[C_DST], row[C_AMOUNT]
-        if row[C_MODE] == MODE_BALANCE_FRACTION:
-            amount = max(balance[src], 0) * amount // _MILLION
-            amount = max(amount, np.int64(_MIN_FRACTION_CENTS))
+        if row[C_MODE] != MODE_FIXED:
+            funds = max(balance[src], 0)
+            if row[C_MODE] == MODE_AVAILABLE_FRACTION:
+                funds = balance[src] + overdraft[src]
+            amount = max(funds * amount // _MILLION, np.int64(_MIN_FRACTION_CENTS))
         approved = src < 0 or balance[src] - amount >= -overdraft[src]
         if src >= 0 and row[C_TYPE] == cash_out and row[C_CHAN] == atm_channel:
             # whoever withdraws: whole notes, within what the day's limit leaves

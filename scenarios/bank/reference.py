@@ -195,12 +195,13 @@ class Customer(mesa.Agent):
         """At most one cash deposit a day (median $200), at a branch or an ATM."""
         m = self.model
         if m.rng.random() < m.behaviour.rates[K.P_CASH_IN]:
-            self.deposit_cash(t0, weekday, m.flow_amount(K.F_DEPOSIT), at_branch=0.5)
+            self.deposit_cash(t0, weekday, m.flow_amount(K.F_DEPOSIT), K.F_DEPOSIT)
 
-    def deposit_cash(self, t0: int, weekday: int, amount: int, at_branch: float) -> None:
+    def deposit_cash(self, t0: int, weekday: int, amount: int, flow: int) -> None:
         """Cash in at a branch in opening hours (never on Sunday), else at an ATM."""
         m, beh, code = self.model, self.model.behaviour, self.model.codes
-        if m.rng.random() < at_branch and beh.schedule_weekday[code.opening_hours, weekday] > 0:
+        open_today = beh.schedule_weekday[code.opening_hours, weekday] > 0
+        if m.rng.random() < K.branch_share(flow) and open_today:
             channel, t = code.branch, t0 + m.seconds(beh.schedule_cdf[code.opening_hours])
         else:
             channel, t = code.atm, t0 + m.seconds(beh.schedule_cdf[code.cash])
@@ -244,7 +245,7 @@ class Customer(mesa.Agent):
         if m.rng.random() >= beh.rates[K.P_PASS]:
             return
         amount = m.flow_amount(K.F_PASS)
-        self.deposit_cash(t0, weekday, amount, at_branch=0.8)
+        self.deposit_cash(t0, weekday, amount, K.F_PASS)
         later = t0 + int(m.rng.integers(1, 5)) * DAY + m.seconds(beh.schedule_cdf[code.evening])
         share = m.rng.uniform(beh.rates[K.PASS_LO], beh.rates[K.PASS_HI])
         inside = len(m.customers) > 1 and m.rng.random() < beh.rates[K.PASS_INSIDE]
@@ -256,7 +257,7 @@ class Customer(mesa.Agent):
         (some to other businesses of the bank)."""
         m, beh, code = self.model, self.model.behaviour, self.model.codes
         if m.rng.random() < beh.rates[K.P_TAKINGS] * beh.schedule_weekday[code.cash, weekday]:
-            self.deposit_cash(t0, weekday, m.flow_amount(K.F_TAKINGS), at_branch=0.7)
+            self.deposit_cash(t0, weekday, m.flow_amount(K.F_TAKINGS), K.F_TAKINGS)
         if m.rng.random() < beh.rates[K.P_CLIENT]:
             t = t0 + m.seconds(beh.schedule_cdf[code.daytime])
             m.post(Pending(t, code.TRANSFER, code.online, -1, self.row,
@@ -290,6 +291,7 @@ class Case:
     ring: list[int]
     clock: int
     mimics: bool = False  # passes for ordinary activity (see BankModel.new_case)
+    p_business: float = 0.0  # how often its mules are businesses (see BankModel.mule)
     received: dict[int, int] = field(default_factory=dict)
 
     def account(self, role: str, j: int) -> int:
@@ -322,6 +324,7 @@ class BankModel(mesa.Model):
         self.customers = [Customer(self, row) for row in range(len(inputs.opening_cents))]
         self.mules = inputs.customers.mules
         self.business_mules = inputs.customers.business_mules
+        self.individual_mules = inputs.customers.individual_mules
         self.victims = inputs.customers.victims
         self.steps_of = [  # per typology, its compiled steps in order
             [CompiledStep(*row) for row in self.crime.steps[first:end]]
@@ -395,35 +398,45 @@ class BankModel(mesa.Model):
 
     def new_case(self, k: int, case_id: int, t0: int) -> Case:
         """Pick whether the case mimics ordinary activity (with the typology's mimicry), a
-        victim, a hub (a business mule when mimicking) and, if the typology uses one, a
-        ring of other mules; then the start time (an ordinary customer's for its first
-        channel when mimicking, else the typology's)."""
+        victim, a hub and, if the typology uses one, a ring of other mules (businesses as
+        often as businesses make the first step's kind of row, when mimicking); then the
+        start time (the typology's; a mimicking case's first row picks its own)."""
         mimics = bool(self.rng.random() < self.crime.mimicry[k])
         victim = int(self.rng.choice(self.victims))
-        hub = int(self.rng.choice(self.mules))
-        if mimics and len(self.business_mules):
-            hub = int(self.rng.choice(self.business_mules))
+        p_business = float(self.crime.business_share[k]) if mimics else 0.0
+        hub = self.mule(p_business)
         ring: list[int] = []
         ring_lo, ring_hi = int(self.crime.bounds[k, 2]), int(self.crime.bounds[k, 3])
         if ring_hi > 0:
             wanted = int(self.rng.integers(ring_lo, ring_hi + 1))
             size = min(wanted, len(self.mules) - 1, K.MAX_RING)
-            others = self.mules[self.mules != hub]
-            ring = [int(a) for a in self.rng.choice(others, size=size, replace=False)]
-        if mimics:
-            first_channel = int(self.steps_of[k][0].channel)
-            schedule = K.ordinary_schedule(first_channel, self.behaviour.codes)
-            clock = t0 + self.seconds(self.behaviour.schedule_cdf[schedule])
-        else:
-            clock = t0 + self.seconds(self.crime.start_cdf[k])
-        return Case(k, case_id, victim, hub, ring, clock, mimics)
+            while len(ring) < size:
+                candidate = self.mule(p_business)
+                if candidate != hub and candidate not in ring:
+                    ring.append(candidate)
+        clock = t0 if mimics else t0 + self.seconds(self.crime.start_cdf[k])
+        return Case(k, case_id, victim, hub, ring, clock, mimics, p_business)
+
+    def mule(self, p_business: float) -> int:
+        """A mule: a business account with probability ``p_business`` (when there is one)."""
+        pool = self.mules
+        if p_business > 0:
+            business = self.rng.random() < p_business
+            if business and len(self.business_mules):
+                pool = self.business_mules
+            elif not business and len(self.individual_mules):
+                pool = self.individual_mules
+        return int(self.rng.choice(pool))
 
     def run_case(self, case: Case) -> None:
         """Walk the typology's steps; each occurrence advances the clock (to the branch's
         opening hours for branch rows) and posts a row. A mimicking case paces itself by
-        the steps' ``mimic_*`` delays and repeats."""
+        the steps' ``mimic_*`` delays and repeats, and each of its rows takes the payee,
+        channel, time of day and amount of the ordinary flow it resembles."""
+        first_row = True
         for step in self.steps_of[case.typology]:
             src_role, dst_role = ROLES[int(step.src)], ROLES[int(step.dst)]
+            kind, channel = int(step.type), int(step.channel)
             if case.mimics:
                 delay, repeat = ((step.mimic_delay_lo, step.mimic_delay_hi),
                                  (step.mimic_repeat_lo, step.mimic_repeat_hi))  # fmt: skip
@@ -434,34 +447,103 @@ class BankModel(mesa.Model):
             else:
                 count = int(self.rng.integers(int(repeat[0]), int(repeat[1]) + 1))
             for j in range(count):
-                case.clock = self.next_time(case, int(self.rng.uniform(*delay)),
-                                            int(step.channel))
                 src, dst = case.account(src_role, j), case.account(dst_role, j)
+                if case.mimics and kind == self.codes.TRANSFER and src >= 0:
+                    dst = self.ordinary_payee(src, dst, case.p_business)
                 category = self.case_category(dst_role, case.mimics)
                 merchant = -1 if category < 0 else self.merchant(category,
                                                                  self.customers[src].region)
-                amount, mode = self.case_amount(step, case, src, category)
-                if dst >= 0 and mode == K.MODE_FIXED:
-                    case.received[dst] = amount
-                self.post(Pending(case.clock, int(step.type), int(step.channel), src, dst,
-                                  merchant, amount, mode, case.typology + 1,
-                                  case.case_id))  # fmt: skip
+                flow, row_channel = -1, channel
+                if case.mimics:
+                    flow = self.ordinary_flow(kind, src, dst)
+                    row_channel = self.ordinary_channel(kind, src, flow, category, channel)
+                gap = int(self.rng.uniform(*delay))
+                if case.mimics and (first_row or gap >= K.ORDINARY_TIME_AFTER):
+                    case.clock, row_channel = self.ordinary_time(case.clock, gap, first_row, kind,
+                                                                 category, row_channel)
+                else:
+                    case.clock = int(K.opening(case.clock + gap, row_channel, self.behaviour.codes,
+                                               self.crime.first_weekday))  # fmt: skip
+                first_row = False
+                amount, mode = self.case_amount(step, case, src, category, flow)
+                if dst >= 0 and mode == K.MODE_FIXED and dst == case.account(dst_role, j):
+                    case.received[dst] = amount  # (not a mule paid instead of an outsider)
+                self.post(Pending(case.clock, kind, row_channel, src, dst, merchant, amount, mode,
+                                  case.typology + 1, case.case_id))  # fmt: skip
 
-    def next_time(self, case: Case, gap: int, channel: int) -> int:
-        """When the case's next row happens, ``gap`` seconds on; a mimicking case waiting a
-        day or more acts at an ordinary time of day for the channel; branch rows wait for
-        opening hours."""
-        t = case.clock + gap
-        if case.mimics and gap >= DAY:
-            schedule = K.ordinary_schedule(channel, self.behaviour.codes)
-            t = t - t % DAY + self.seconds(self.behaviour.schedule_cdf[schedule])
-            t += DAY if t <= case.clock else 0
-        return int(K.opening(t, channel, self.behaviour.codes, self.crime.first_weekday))
+    def ordinary_payee(self, src: int, dst: int, p_business: float) -> int:
+        """Who a mimicking case's transfer from ``src`` goes to: inside the bank (``dst``,
+        or another mule when the step pays outside) or outside (-1) in the proportions of
+        the payer's ordinary transfers."""
+        r = self.behaviour.rates
+        if self.customers[src].supplier_per_day > 0:
+            inside = r[K.SUPPLIER_INSIDE]
+        else:
+            inside = r[K.P_TRANSFER] + r[K.P_PASS] * r[K.PASS_INSIDE]
+            inside /= inside + r[K.P_EXT_OUT] + r[K.P_SWEEP] + r[K.P_PASS] * (1 - r[K.PASS_INSIDE])
+        if self.rng.random() >= inside:
+            return -1
+        while dst < 0 or dst == src:
+            dst = self.mule(p_business)
+        return dst
+
+    def ordinary_flow(self, kind: int, src: int, dst: int) -> int:
+        """The ordinary flow (``kernels.F_*``) a row of this type between ``src`` and
+        ``dst`` would belong to, or -1 (see ``kernels.ordinary_flow``)."""
+        code, r = self.codes, self.behaviour.rates
+        business = [a >= 0 and self.customers[a].supplier_per_day > 0 for a in (src, dst)]
+        if kind == code.CASH_IN:
+            if business[1]:
+                return K.F_TAKINGS
+            p_pass = r[K.P_PASS] / (r[K.P_CASH_IN] + r[K.P_PASS])
+            return K.F_PASS if self.rng.random() < p_pass else K.F_DEPOSIT
+        if kind != code.TRANSFER:
+            return -1
+        if src < 0:
+            return K.F_CLIENT if business[1] else K.F_EXTERNAL
+        if business[0]:
+            return K.F_SUPPLIER
+        if dst < 0:
+            return K.F_EXTERNAL
+        return K.F_LARGE if self.rng.random() < r[K.LARGE_SHARE] else K.F_TRANSFER
+
+    def ordinary_channel(self, kind: int, src: int, flow: int, category: int,
+                         channel: int) -> int:  # fmt: skip
+        """The channel an ordinary customer uses for such a row (``channel`` where there is
+        no choice; see ``kernels.ordinary_channel``)."""
+        code = self.codes
+        if kind == code.PAYMENT:
+            online = self.rng.random() < self.behaviour.cat_online[category]
+            return code.online if online else code.card_present
+        if kind == code.CASH_IN:
+            return code.branch if self.rng.random() < K.branch_share(flow) else code.atm
+        if kind == code.TRANSFER and src >= 0 and flow != K.F_SUPPLIER:
+            return self.app()
+        return channel
+
+    def ordinary_time(self, clock: int, gap: int, first_row: bool, kind: int, category: int,
+                      channel: int) -> tuple[int, int]:  # fmt: skip
+        """When a mimicking case's row happens and through which channel: at an ordinary
+        time of day for such a row, on the day ``gap`` seconds after ``clock`` (the case's
+        own day for its first row) or the next if that time has passed, at an ATM when
+        branches are closed."""
+        beh, code = self.behaviour, self.codes
+        day = clock // DAY if first_row else (clock + gap) // DAY
+        schedule = (beh.cat_schedule[category] if kind == code.PAYMENT
+                    else K.ordinary_schedule(channel, beh.codes))  # fmt: skip
+        seconds = self.seconds(beh.schedule_cdf[schedule])
+        if not first_row and day * DAY + seconds <= clock:
+            day += 1
+        if channel == code.branch and (self.crime.first_weekday + day) % 7 == 6:
+            channel = code.atm
+            seconds = self.seconds(beh.schedule_cdf[beh.codes[K.CASH_HOURS]])
+        t = K.opening(day * DAY + seconds, channel, beh.codes, self.crime.first_weekday)
+        return int(t), channel
 
     def case_category(self, dst_role: str, mimics: bool) -> int:
-        """The merchant category a step pays (any, rather than a high-value one, in a
-        mimicking case), or -1."""
-        if dst_role == "merchant" or (dst_role == "merchant_high" and mimics):
+        """The merchant category a step pays (any in a mimicking case, rather than a
+        high-value or a small-payment one), or -1."""
+        if dst_role == "merchant" or (mimics and dst_role.startswith("merchant")):
             return self.pick(self.behaviour.cat_cdf)
         if dst_role == "merchant_high":
             return int(self.rng.choice(self.crime.high_categories))
@@ -469,25 +551,22 @@ class BankModel(mesa.Model):
             return int(self.rng.choice(self.behaviour.small_categories))
         return -1
 
-    def case_amount(self, step: CompiledStep, case: Case, src: int,
-                    category: int) -> tuple[int, int]:  # fmt: skip
+    def case_amount(self, step: CompiledStep, case: Case, src: int, category: int,
+                    flow: int) -> tuple[int, int]:  # fmt: skip
         """Amount (cents, at least 1; or millionths of balance) and mode of one occurrence.
-        In a mimicking case, an amount not passed on from earlier in the case is an
-        ordinary customer's (a savings sweep's share for a balance fraction)."""
+        In a mimicking case, an amount not passed on from earlier in the case is the
+        ordinary flow's."""
         rule, a, b = AMOUNT_RULES[int(step.rule)], step.a, step.b
         mode = K.MODE_FIXED
-        beh, kind = self.behaviour, int(step.type)
-        if case.mimics and rule == "balance_fraction" and kind != self.codes.CASH_OUT:
-            share = self.rng.uniform(beh.rates[K.SWEEP_LO], beh.rates[K.SWEEP_HI])
-            amount, mode = int(share * MILLION), K.MODE_BALANCE_FRACTION
-        elif case.mimics and not rule.startswith("received"):
-            amount = self.ordinary_amount(kind, src, category, rule)
+        passed_on = rule.startswith("received") and src in case.received
+        if case.mimics and not passed_on:
+            amount = self.ordinary_amount(int(step.type), flow, src, category, rule)
         elif rule == "lognormal":  # median a, log-sd b, currency units
             amount = int(self.rng.lognormal(np.log(a * 100.0), b))
         elif rule == "uniform":
             amount = int(self.rng.uniform(a, b) * 100.0)
         elif rule == "balance_fraction":  # resolved when it settles
-            amount, mode = int(self.rng.uniform(a, b) * MILLION), K.MODE_BALANCE_FRACTION
+            amount, mode = int(self.rng.uniform(a, b) * MILLION), K.MODE_AVAILABLE_FRACTION
         elif rule == "threshold_fraction":
             amount = int(self.rng.uniform(a, b) * int(self.crime.threshold_cents))
         else:  # received_fraction, received_split
@@ -496,25 +575,21 @@ class BankModel(mesa.Model):
                 amount //= max(len(case.ring), 1)
         return max(amount, 1), mode
 
-    def ordinary_amount(self, kind: int, src: int, category: int, rule: str) -> int:
-        """Cents an ordinary customer moves in a row of this type: micro-payments at
-        small-payment merchants, else the payer's own spend in the category; cash takings
-        (below the reporting threshold for a threshold rule); a standard ATM amount; a
-        client payment from outside, or a large transfer."""
+    def ordinary_amount(self, kind: int, flow: int, src: int, category: int, rule: str) -> int:
+        """Cents an ordinary customer moves in such a row: the payer's own spend in the
+        category; a standard ATM amount; else the flow's (drawn again until below the
+        reporting threshold for a threshold rule)."""
         beh, code = self.behaviour, self.codes
-        shift = self.customers[src].log_spend if src >= 0 else 0.0
         if kind == code.PAYMENT:
-            if category in beh.small_categories:
-                return self.flow_amount(K.F_MICRO)
-            return int(self.rng.lognormal(beh.cat_mu[category] + shift, beh.cat_sigma[category]))
-        if kind == code.CASH_IN:
-            amount = self.flow_amount(K.F_TAKINGS)
-            if rule == "threshold_fraction":
-                amount = min(amount, int(self.crime.threshold_cents) - 100)
-            return amount
+            shift = self.customers[src].log_spend
+            mu = beh.cat_mu[category] + shift
+            return max(50, int(self.rng.lognormal(mu, beh.cat_sigma[category])))
         if kind == code.CASH_OUT:
             return int(beh.cash_cents[self.pick(beh.cash_cdf)])
-        return self.flow_amount(K.F_CLIENT if src < 0 else K.F_LARGE)
+        amount = max(100, self.flow_amount(flow))
+        while rule == "threshold_fraction" and amount >= int(self.crime.threshold_cents):
+            amount = max(100, self.flow_amount(flow))
+        return amount
 
     # -- settlement ---------------------------------------------------------------------------
 
@@ -532,8 +607,11 @@ class BankModel(mesa.Model):
         src = self.customers[tx.src] if tx.src >= 0 else None
         dst = self.customers[tx.dst] if tx.dst >= 0 else None
         amount = tx.amount
-        if tx.mode == K.MODE_BALANCE_FRACTION:
-            amount = max(max(src.balance, 0) * amount // MILLION, MIN_FRACTION_CENTS)
+        if tx.mode != K.MODE_FIXED:
+            funds = max(src.balance, 0)
+            if tx.mode == K.MODE_AVAILABLE_FRACTION:
+                funds = src.balance + src.overdraft
+            amount = max(funds * amount // MILLION, MIN_FRACTION_CENTS)
         approved = src is None or src.balance - amount >= -src.overdraft
         if src is not None and (tx.kind, tx.channel) == (self.codes.CASH_OUT, self.codes.atm):
             # the ATM's rails, whoever withdraws: whole $20 notes within the daily limit

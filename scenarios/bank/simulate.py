@@ -23,7 +23,8 @@ from scenarios.bank import kernels as K
 from scenarios.bank.population import MerchantIndex
 from simulations.bits import new_bits
 
-__all__ = ["ShardInputs", "kernel_inputs", "calendar_days", "run_kernel", "epoch_seconds"]
+__all__ = ["ShardInputs", "kernel_inputs", "calendar_days", "run_kernel", "epoch_seconds",
+           "business_row_share"]
 
 
 
@@ -132,9 +133,10 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         threshold_cents=np.int64(round(config["laundering"]["reporting_threshold"] * 100)),
         high_categories=_category_codes(B.HIGH_VALUE_CATEGORIES),
         mimicry=np.array([config["difficulty"][name] for name in compiled.names]),
+        business_share=business_row_share(beh, state, compiled, types),
         first_weekday=np.int64(dt.date.fromisoformat(config["run"]["start_date"]).weekday()),
     )
-    is_mule = state["is_mule"]
+    is_mule, business = state["is_mule"], state["supplier_per_day"] > 0
     days = calendar_days(config["run"]["start_date"], 1)
     customers = K.Customers(
         card_rate=state["card_rate"],
@@ -153,11 +155,42 @@ def kernel_inputs(config: dict, state, merchants, index: MerchantIndex) -> Shard
         supplier_per_day=state["supplier_per_day"],
         businesses=np.flatnonzero(state["supplier_per_day"] > 0).astype(np.int64),
         mules=np.flatnonzero(is_mule).astype(np.int64),
-        business_mules=np.flatnonzero(is_mule & (state["supplier_per_day"] > 0)).astype(np.int64),
+        business_mules=np.flatnonzero(is_mule & business).astype(np.int64),
+        individual_mules=np.flatnonzero(is_mule & ~business).astype(np.int64),
         victims=np.flatnonzero(~is_mule).astype(np.int64),
     )
     return ShardInputs(customers, behaviour, crime, state["opening_cents"],
                        state["overdraft_cents"], state["atm_limit_cents"])  # fmt: skip
+
+
+def business_row_share(beh: dict, state, compiled, types: dict) -> np.ndarray:
+    """Per typology, the share of the ordinary rows of its first step's type (cash paid in,
+    or transfers) that the shard's business mules would make among all its mules; a
+    mimicking case draws its mules from businesses this often, so that they take part in
+    such rows as often as ordinary accounts of their kind do. Zero for other types."""
+    months = B.DAYS_PER_MONTH
+    cash_in = beh["cash_deposits_per_month"] + beh["cash_passed_on_per_month"]
+    transfers = sum(beh[key] for key in (
+        "transfers_per_month", "external_transfers_out_per_month",
+        "external_transfers_in_per_month", "savings_sweeps_per_month",
+        "cash_passed_on_per_month"))  # fmt: skip
+    is_mule, supplier = state["is_mule"], state["supplier_per_day"]
+    n_business = int((is_mule & (supplier > 0)).sum())
+    n_individual = int(is_mule.sum()) - n_business
+    suppliers = float(supplier[supplier > 0].mean()) * months if n_business else 0.0
+    cash_weekday = next(s.weekday for s in B.SCHEDULES if s.name == "cash")
+    takings = B.FLOWS["takings"].per_month * float(np.mean(cash_weekday))
+    per_month = {  # (an individual's rows, a business's rows) per month
+        types["CASH_IN"]: (cash_in, cash_in + takings),
+        types["TRANSFER"]: (transfers, transfers + B.FLOWS["client_payment"].per_month
+                            + suppliers),
+    }  # fmt: skip
+    shares = np.zeros(len(compiled.names))
+    for k, (first, _) in enumerate(compiled.bounds[:, :2]):
+        individual, business = per_month.get(int(compiled.steps[first, 2]), (0.0, 0.0))
+        total = n_individual * individual + n_business * business
+        shares[k] = n_business * business / total if total > 0 else 0.0
+    return shares
 
 
 def _category_codes(names) -> np.ndarray:
