@@ -136,6 +136,13 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engin
             for value, stats in values.items():
                 label = column if value == "true" else f"{column}={value}"
                 click.echo(f"  {table}.{label}: {stats['rows']:,} ({stats['prevalence']:.4%})")
+    for table, columns in result.manifest["label_unknown"].items():
+        for column, count in columns.items():
+            click.echo(f"  {table}.{column}: {count:,} unknown (censored), left out of the share")
+    if result.manifest["metrics"]:
+        click.echo("metrics:")
+        for name, value in result.manifest["metrics"].items():
+            click.echo(f"  {name:32s} {value:,.4g}")
 
 
 @cli.command()
@@ -146,14 +153,29 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engin
     default=None,
     help="PNG file to write [default: DATASET-overview.png beside the dataset].",
 )
-def plot(dataset: Path, out: Path | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def plot(dataset: Path, out: Path | None, overwrite: bool) -> None:
     """Draw an overview figure of DATASET (written by 'synthsim run') as a PNG."""
     _require_dataset(dataset)
+    out = out or dataset.with_name(f"{dataset.name}-overview.png")
+    _refuse_existing(out, overwrite)
     manifest = read_manifest(dataset)
     figure = get_scenario(manifest["scenario"]).overview_figure(dataset)
-    out = out or dataset.with_name(f"{dataset.name}-overview.png")
-    figure.savefig(out, dpi=110)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        figure.savefig(partial, dpi=110, format="png")
+        partial.replace(out)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
     click.echo(f"wrote {out}")
+
+
+def _refuse_existing(out: Path, overwrite: bool) -> None:
+    """Refuse to replace an existing ``out`` unless ``--overwrite`` was given."""
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out} already exists; pass --overwrite to replace it.")
 
 
 @cli.command()
@@ -233,7 +255,9 @@ def export() -> None:
     default=None,
     help="XES file to write [default: DATASET.xes beside the dataset].",
 )
-def export_xes(dataset: Path, table: str | None, out: Path | None) -> None:  # fmt: skip
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+def export_xes(dataset: Path, table: str | None, out: Path | None,
+               overwrite: bool) -> None:  # fmt: skip
     """Write DATASET's event log as XES (IEEE 1849-2016) for process-mining tools."""
     from simulations.datasets import read_table
     from simulations.xes import write_xes
@@ -248,7 +272,8 @@ def export_xes(dataset: Path, table: str | None, out: Path | None) -> None:  # f
     if table not in tables:
         raise ConfigError(f"{dataset} has no table {table!r}; tables: {sorted(tables)}.")
     out = out or dataset.with_name(f"{dataset.name}.xes")
-    traces, events = write_xes(read_table(dataset, table), out)
+    _refuse_existing(out, overwrite)
+    traces, events = write_xes(read_table(dataset, table), out)  # atomic (os.replace)
     click.echo(f"wrote {out}: {traces:,} traces, {events:,} events")
 
 

@@ -1,5 +1,6 @@
-"""Arrow columns to and from numpy: small closed vocabularies as dictionary columns, and
-nullable integer or timestamp columns as values with a null mask."""
+"""Arrow columns to and from numpy: small closed vocabularies as dictionary columns, plain
+string columns that Parquet still dictionary-encodes, and nullable integer or timestamp
+columns as values with a null mask."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["label_column", "column_codes", "column_ints"]
+__all__ = ["DICTIONARY_ENCODED", "label_column", "column_codes", "column_ints", "text_field"]
+
+#: Field metadata asking :class:`simulations.eventlog.TablePartWriter` to dictionary-encode a
+#: plain string column in Parquet (readers still get plain strings, not categoricals).
+DICTIONARY_ENCODED = {b"parquet.encoding": b"dictionary"}
+
+
+def text_field(name: str) -> pa.Field:
+    """A plain string field that Parquet stores dictionary-encoded (:data:`DICTIONARY_ENCODED`):
+    pandas reads it as strings (``object``), so tools that want string columns take it as is."""
+    return pa.field(name, pa.string(), metadata=DICTIONARY_ENCODED)
 
 
 def label_column(codes: np.ndarray, names: Sequence[str], mask=None) -> pa.DictionaryArray:

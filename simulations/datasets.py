@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from simulations.eventlog import _PART_RE, MANIFEST_NAME, _show, is_dataset
 
-__all__ = ["read_manifest", "read_table"]
+__all__ = ["read_manifest", "read_parts", "read_table"]
 
 
 def read_manifest(dataset: str | os.PathLike[str]) -> dict[str, Any]:
@@ -82,10 +82,10 @@ def read_table(dataset: str | os.PathLike[str], table: str,
     Returns
     -------
     pandas.DataFrame
-        The concatenated parts with a fresh ``RangeIndex``.  Integer columns with
-        missing values (an account on the side outside the bank) are pandas' nullable
-        integers, not floats. CSV columns get the types pyarrow infers; empty unquoted
-        fields read as nulls.
+        The concatenated parts with a fresh ``RangeIndex``.  Integer and boolean columns
+        with missing values (an account on the side outside the bank, a censored label) are
+        pandas' nullable integers and booleans, not floats or objects. CSV columns get the
+        types pyarrow infers; empty unquoted fields read as nulls.
 
     Raises
     ------
@@ -97,6 +97,12 @@ def read_table(dataset: str | os.PathLike[str], table: str,
     root = Path(dataset)
     if not is_dataset(root):
         raise FileNotFoundError(f"{_show(root)} is not a dataset (no {MANIFEST_NAME})")
+    return read_parts(root, table, columns)
+
+
+def read_parts(root: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """:func:`read_table` on a folder whose parts are written but whose manifest is not yet
+    (a dataset being committed)."""
     folder = root / table
     if not folder.is_dir():
         raise FileNotFoundError(f"dataset {_show(root)} has no table {table!r}")
@@ -124,4 +130,7 @@ def read_table(dataset: str | os.PathLike[str], table: str,
         if pa.types.is_integer(column.type) and column.null_count:
             values = pc.fill_null(column, 0).to_numpy()
             frame[name] = pd.arrays.IntegerArray(values, pc.is_null(column).to_numpy())
+        elif pa.types.is_boolean(column.type) and column.null_count:
+            values = pc.fill_null(column, False).to_numpy(zero_copy_only=False)
+            frame[name] = pd.arrays.BooleanArray(values, pc.is_null(column).to_numpy())
     return frame

@@ -370,8 +370,9 @@ class TablePartWriter:
     Notes
     -----
     Parquet files use snappy compression, dictionary encoding for the
-    dictionary-typed fields only, and column statistics; every :meth:`write`
-    becomes one or more row groups.  CSV files get a header line, dictionary
+    dictionary-typed fields and for string fields whose metadata asks for it
+    (:data:`simulations.columns.DICTIONARY_ENCODED`) only, and column statistics;
+    every :meth:`write` becomes one or more row groups.  CSV files get a header line, dictionary
     columns are written as their values and nulls as empty fields.  The same
     batches always give byte-identical files.  A file with zero rows is still
     valid and carries the schema (Parquet) or header (CSV).
@@ -386,7 +387,8 @@ class TablePartWriter:
         self._csv_schema: pa.Schema | None = None
         self._writer: pq.ParquetWriter | pacsv.CSVWriter
         if fmt == "parquet":
-            dict_fields = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+            dict_fields = [f.name for f in schema if pa.types.is_dictionary(f.type)
+                           or (f.metadata or {}).get(b"parquet.encoding") == b"dictionary"]
             self._writer = pq.ParquetWriter(
                 str(self.path),
                 schema,

@@ -9,7 +9,7 @@ from typing import Any
 
 __all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions"]
 
-MANIFEST_VERSION = 2  # 2: table roles
+MANIFEST_VERSION = 3  # 2: table roles; 3: label_unknown, known-label prevalence, metrics
 _PACKAGES = ("synthsim", "numpy", "numba", "pyarrow", "pandas", "mesa", "simpy", "faker")
 
 
@@ -24,7 +24,8 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, parts) -> dict:
+def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, parts,
+                   metrics: dict[str, float] | None = None) -> dict:  # fmt: skip
     """Assemble the manifest from the per-part statistics the runner collected.
 
     Wall-clock times and worker counts are deliberately left out: the same config and
@@ -32,31 +33,43 @@ def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, part
     """
     rows: Counter = Counter()
     labels: dict[str, dict[str, Counter]] = {}
+    known: dict[str, Counter] = {}
     summary: Counter = Counter()
     for part in parts:
         rows.update(part.rows)
         summary.update(part.summary)
+        for table, columns in part.known.items():
+            known.setdefault(table, Counter()).update(columns)
         for table, columns in part.labels.items():
             for column, counts in columns.items():
                 labels.setdefault(table, {}).setdefault(column, Counter()).update(counts)
     tables = {}
-    for name, schema in scenario.tables.items():
+    for name, schema in scenario.table_schemas(config).items():
         tables[name] = {
             "description": scenario.table_docs.get(name, ""),
             "rows": rows[name],
             "schema": [{"name": f.name, "type": str(f.type), "nullable": f.nullable}
                        for f in schema],
         }  # fmt: skip
+    # a null boolean label is unknown (e.g. censored at the end of the run): it counts in
+    # neither the numerator nor the denominator of a prevalence
     prevalence = {
         table: {
             column: {
-                value: {"rows": count, "prevalence": count / rows[table] if rows[table] else 0.0}
+                value: {"rows": count,
+                        "prevalence": count / known[table][column] if known[table][column]
+                        else 0.0}
                 for value, count in sorted(counts.items())
             }
             for column, counts in columns.items()
         }
         for table, columns in labels.items()
-    }
+    }  # fmt: skip
+    unknown = {
+        table: {column: rows[table] - n for column, n in sorted(columns.items())
+                if rows[table] > n}
+        for table, columns in known.items()
+    }  # fmt: skip
     return {
         "manifest_version": MANIFEST_VERSION,
         "scenario": scenario.name,
@@ -69,5 +82,7 @@ def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, part
         "tables": tables,
         "roles": {name: roles.to_dict() for name, roles in scenario.roles.items()},
         "label_prevalence": prevalence,
+        "label_unknown": {table: columns for table, columns in unknown.items() if columns},
         "summary": dict(sorted(summary.items())),
+        "metrics": dict(metrics or {}),
     }

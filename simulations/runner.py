@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from simulations.datasets import read_parts
 from simulations.eventlog import DatasetWriter, TablePartWriter, part_file
 from simulations.manifest import build_manifest
 from simulations.progress import progress_bar
@@ -29,18 +30,21 @@ __all__ = ["RunResult", "run"]
 
 @dataclass
 class _PartStats:
-    """Rows and label counts one shard wrote, per table."""
+    """Rows, label counts and rows whose label is known one shard wrote, per table."""
 
     rows: Counter = field(default_factory=Counter)
     labels: dict[str, dict[str, Counter]] = field(default_factory=dict)
+    known: dict[str, Counter] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
 class _Emitter:
     """Receives a scenario's batches and streams them into one part file per table."""
 
-    def __init__(self, scenario: Scenario, folder: Path, part: int, fmt: str) -> None:
+    def __init__(self, scenario: Scenario, folder: Path, part: int, fmt: str,
+                 schemas: dict[str, pa.Schema]) -> None:  # fmt: skip
         self.scenario, self.folder, self.part, self.fmt = scenario, folder, part, fmt
+        self.schemas = schemas
         self.writers: dict[str, TablePartWriter] = {}
         self.stats = _PartStats()
 
@@ -49,16 +53,19 @@ class _Emitter:
             path = part_file(self.folder, table, self.part, self.fmt)
             if path.exists():  # run-wide tables and shard 0 both write part 0
                 raise RuntimeError(f"Table {table!r} is emitted both run-wide and by shards.")
-            self.writers[table] = TablePartWriter(path, self.scenario.tables[table], self.fmt)
+            self.writers[table] = TablePartWriter(path, self.schemas[table], self.fmt)
         self.writers[table].write(batch)
         self.stats.rows[table] += batch.num_rows
         roles = self.scenario.roles.get(table)
         for column in roles.labels if roles else ():
             counts = self.stats.labels.setdefault(table, {}).setdefault(column, Counter())
             values = batch.column(column)
-            if pa.types.is_boolean(values.type):
+            known = self.stats.known.setdefault(table, Counter())
+            if pa.types.is_boolean(values.type):  # null: unknown (a category's null: none)
+                known[column] += len(values) - values.null_count
                 counts["true"] += int(pc.sum(values).as_py() or 0)
             else:
+                known[column] += len(values)
                 for item in pc.value_counts(values).to_pylist():
                     if item["values"] is not None:
                         counts[item["values"]] += item["counts"]
@@ -70,7 +77,7 @@ class _Emitter:
 
 
 def _run_part(scenario, config, part, folder, fmt, engine, advance) -> _PartStats:
-    emitter = _Emitter(scenario, folder, part, fmt)
+    emitter = _Emitter(scenario, folder, part, fmt, scenario.table_schemas(config))
     try:
         emitter.stats.summary = scenario.run_shard(config, part, emitter, advance, engine)
     finally:
@@ -124,7 +131,7 @@ def run(
     total = sum(scenario.shard_work(config, s) for s in range(n_shards))
     with DatasetWriter(out, fmt=fmt, overwrite=overwrite) as writer:
         folder = writer.tmp_dir
-        run_wide = _Emitter(scenario, folder, 0, fmt)
+        run_wide = _Emitter(scenario, folder, 0, fmt, scenario.table_schemas(config))
         run_wide.stats.summary = scenario.run_global(config, run_wide)
         parts = [run_wide.close()]
         with progress_bar(f"{scenario.name}", total, scenario.work_unit, progress) as advance:
@@ -134,7 +141,9 @@ def run(
             else:
                 parts += _run_pool(scenario, config, n_shards, folder, fmt, engine, workers,
                                    advance)  # fmt: skip
-        manifest = build_manifest(scenario, config, fmt, engine, parts)
+        metrics = scenario.run_metrics(
+            config, lambda table, columns=None: read_parts(folder, table, columns))
+        manifest = build_manifest(scenario, config, fmt, engine, parts, metrics)
         path = writer.commit(manifest)
     return RunResult(path, manifest, time.perf_counter() - started)
 

@@ -10,13 +10,16 @@ import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pyarrow as pa
 
 from simulations.config import resolve
 from simulations.errors import ConfigError
 from simulations.roles import TableRoles
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Emit", "Scenario", "get_scenario", "list_scenarios"]
 
@@ -54,6 +57,11 @@ class Scenario(ABC):
         overrides = list(overrides) + ([f"run.seed={seed}"] if seed is not None else [])
         return resolve(self.schema, self.default_config, self.name, config_path, overrides)
 
+    def table_schemas(self, config: dict[str, Any]) -> dict[str, pa.Schema]:
+        """The schemas of :attr:`tables` as a validated ``config`` writes them (by default
+        :attr:`tables`; e.g. a time zone taken from the config)."""
+        return self.tables
+
     def export(self, fmt: str, dataset: Path):
         """The dataset as a DataFrame in format ``fmt`` (one of :attr:`exports`)."""
         if fmt not in self.exports:
@@ -79,6 +87,13 @@ class Scenario(ABC):
 
     def run_global(self, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
         """Emit run-wide tables (e.g. a merchant list); returns summary figures."""
+        return {}
+
+    def run_metrics(self, config: dict[str, Any],
+                    read: Callable[..., pd.DataFrame]) -> dict[str, float]:  # fmt: skip
+        """Named figures of a finished run, computed from its tables (``read(table,
+        columns=None)`` returns one as a DataFrame); the manifest records them under
+        ``metrics`` and ``synthsim run`` prints them. None by default."""
         return {}
 
     def overview_figure(self, dataset: Path):

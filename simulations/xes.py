@@ -11,6 +11,16 @@ Each column's XES type is chosen once from its dtype (``string``, ``date``, ``in
 the attribute elements of a block formatted column by column, so memory stays bounded
 by the block size rather than the log size.  The file is written to a temporary sibling
 and moved into place with :func:`os.replace`, so ``path`` never holds a partial log.
+
+Dates are written to the millisecond with the UTC offset they have: a time-zone-aware
+column keeps its zone's local time and offset (``+01:00`` in British summer time), naive
+values are taken as UTC (``+00:00``).  The document follows the IEEE 1849-2016 schema (every
+classifier has an NCName and a scope; log attributes follow the classifiers), except that
+``xes.version`` holds the standard's own "1849-2016" where the schema types it as a decimal,
+and elements are in the ``http://www.xes-standard.org/`` namespace (the schema declares
+none; OpenXES and the published logs use it).  With a ``lifecycle:transition`` column the
+log declares ``lifecycle:model`` = "standard" (the transitions of the standard lifecycle
+model of the Lifecycle extension).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ import os
 import re
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +39,10 @@ import pandas as pd
 
 from simulations.errors import ConfigError, OutputError
 
-__all__ = ["REQUIRED_COLUMNS", "XES_NAMESPACE", "read_xes_counts", "write_xes"]
+__all__ = [
+    "CLASSIFIERS", "REQUIRED_COLUMNS", "STANDARD_TRANSITIONS", "XES_NAMESPACE",
+    "read_xes_counts", "write_xes",
+]
 
 XES_NAMESPACE = "http://www.xes-standard.org/"
 REQUIRED_COLUMNS = ("case:concept:name", "concept:name", "time:timestamp")
@@ -48,9 +61,16 @@ _EXTENSIONS = (
     ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"),
     ("Organizational", "org", "http://www.xes-standard.org/org.xesext"),
 )
-_CLASSIFIERS = (
+#: Event classifiers declared in every log: (name, an NCName; keys).
+CLASSIFIERS = (
     ("Activity", "concept:name"),
-    ("activity classifier", "concept:name lifecycle:transition"),
+    ("ActivityLifecycle", "concept:name lifecycle:transition"),
+)
+
+#: Transitions of the standard lifecycle model (IEEE 1849-2016, Lifecycle extension).
+STANDARD_TRANSITIONS = (
+    "schedule", "assign", "withdraw", "reassign", "start", "suspend", "resume", "pi_abort",
+    "ate_abort", "complete", "autoskip", "manualskip", "unknown",
 )
 
 # Characters XML 1.0 cannot hold at all (they are replaced by U+FFFD).
@@ -112,13 +132,28 @@ def _kind(values: pd.Series) -> str:
     }.get(inferred, "mixed")
 
 
-def _utc_iso(values: pd.Series) -> list[str]:
-    """ISO 8601 strings (milliseconds, ``+00:00``) of non-missing datetimes; naive is UTC."""
-    stamps = pd.to_datetime(values)
-    if stamps.dt.tz is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    text = np.datetime_as_string(stamps.to_numpy("datetime64[ns]"), unit="ms")
-    return [f"{t}+00:00" for t in text.tolist()]
+def _iso(values: pd.Series) -> list[str]:
+    """ISO 8601 strings (milliseconds and UTC offset) of non-missing datetimes: local time
+    and offset of a time-zone-aware series, ``+00:00`` for naive values (taken as UTC)."""
+    stamps = pd.to_datetime(pd.Series(values))
+    if stamps.dt.tz is None:
+        local = stamps.to_numpy("datetime64[ns]")
+        offsets = np.zeros(len(local), np.int64)
+    else:
+        local = stamps.dt.tz_localize(None).to_numpy("datetime64[ns]")
+        utc = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[ns]")
+        offsets = (local - utc).astype("timedelta64[m]").astype(np.int64)
+    text = np.datetime_as_string(local, unit="ms").astype(object)
+    codes, uniques = pd.factorize(offsets)
+    suffix = np.array([_offset(int(m)) for m in uniques], dtype=object)
+    return (text + suffix[codes]).tolist() if len(text) else []
+
+
+def _offset(minutes: int) -> str:
+    """``+HH:MM`` for a UTC offset in minutes."""
+    sign = "-" if minutes < 0 else "+"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{sign}{hours:02d}:{rest:02d}"
 
 
 def _value_element(key: str, value: Any) -> str:
@@ -130,7 +165,7 @@ def _value_element(key: str, value: Any) -> str:
     if isinstance(value, float | np.floating):
         return f'<float key="{_esc(key)}" value="{_format_float(float(value))}"/>'
     if isinstance(value, pd.Timestamp | np.datetime64):
-        return f'<date key="{_esc(key)}" value="{_utc_iso(pd.Series([value]))[0]}"/>'
+        return f'<date key="{_esc(key)}" value="{_iso(pd.Series([value]))[0]}"/>'
     return f'<string key="{_esc(key)}" value="{_esc(str(value))}"/>'
 
 
@@ -165,7 +200,7 @@ def _elements(values: pd.Series, key: str, kind: str, lead: str = "") -> np.ndar
         out[present] = text[codes]
     elif kind == "date":
         head = _open("date", key, lead)
-        out[present] = [f'{head}{t}"/>' for t in _utc_iso(kept)]
+        out[present] = [f'{head}{t}"/>' for t in _iso(kept)]
     elif kind == "int":
         head = _open("int", key, lead)
         out[present] = [f'{head}{v}"/>' for v in kept.to_numpy(dtype=np.int64).tolist()]
@@ -236,7 +271,7 @@ def _case_table(
     return table
 
 
-def _header(extension_globals: list[tuple[str, str, str]]) -> str:
+def _header(extension_globals: list[tuple[str, str, str]], log_attributes: str) -> str:
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<log xes.version="1849-2016" xes.features="" xmlns="{XES_NAMESPACE}">',
@@ -248,8 +283,8 @@ def _header(extension_globals: list[tuple[str, str, str]]) -> str:
     lines.append('\t<global scope="event">')
     lines += [f'\t\t<{tag} key="{key}" value="{value}"/>' for tag, key, value in extension_globals]
     lines.append("\t</global>")
-    lines += [f'\t<classifier name="{n}" keys="{k}"/>' for n, k in _CLASSIFIERS]
-    return "\n".join(lines) + "\n"
+    lines += [f'\t<classifier name="{n}" scope="event" keys="{k}"/>' for n, k in CLASSIFIERS]
+    return "\n".join(lines) + log_attributes + "\n"
 
 
 def _blocks(case_starts: np.ndarray, block_rows: int) -> Iterator[tuple[int, int]]:
@@ -268,6 +303,7 @@ def write_xes(
     path: str | os.PathLike[str],
     *,
     case_attributes: pd.DataFrame | None = None,
+    log_attributes: Mapping[str, str] | None = None,
 ) -> tuple[int, int]:
     """Write an event log as an XES document.
 
@@ -276,7 +312,8 @@ def write_xes(
     events : pandas.DataFrame
         One row per event.  Required columns: ``case:concept:name`` (case id, written as a
         string), ``concept:name`` (activity) and ``time:timestamp`` (``datetime64``; naive
-        values are taken as UTC), none of them missing.  Other columns are event
+        values are taken as UTC, time-zone-aware ones are written in their zone's local time
+        with its offset), none of them missing.  Other columns are event
         attributes, typed from their dtype (``string``, ``date``, ``int``, ``float``,
         ``boolean``); missing values are left out of that event.  Columns prefixed
         ``case:`` are trace attributes (the prefix is dropped); a case takes its first
@@ -287,6 +324,10 @@ def write_xes(
         Further trace attributes, indexed by case id (a ``case:`` prefix on its columns is
         dropped).  Its values take precedence over ``case:`` columns of ``events``; cases
         it lists that have no events are not written.
+    log_attributes : Mapping[str, str], optional
+        String attributes of the log element (after the classifiers).  When every value of
+        ``lifecycle:transition`` is a transition of the standard lifecycle model
+        (:data:`STANDARD_TRANSITIONS`), ``lifecycle:model`` = "standard" is added.
 
     Returns
     -------
@@ -324,11 +365,18 @@ def write_xes(
     if _LIFECYCLE in events.columns and events[_LIFECYCLE].notna().all():
         extension_globals.append(("string", _LIFECYCLE, "complete"))
     extension_globals.append(("date", _TIME, "1970-01-01T00:00:00.000+00:00"))
+    attributes = dict(log_attributes or {})
+    if _LIFECYCLE in events.columns:
+        used = pd.unique(events[_LIFECYCLE].dropna().astype(str))
+        if set(used) <= set(STANDARD_TRANSITIONS):
+            attributes.setdefault("lifecycle:model", "standard")
+    log_lines = "".join(f'\n\t<string key="{_esc(k)}" value="{_esc(str(v))}"/>'
+                        for k, v in attributes.items())  # fmt: skip
 
     tmp = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex}")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as out:
-            out.write(_header(extension_globals))
+            out.write(_header(extension_globals, log_lines))
             ids = np.array([_esc(str(c)) for c in case_ids], dtype=object)
             for i, j in _blocks(case_starts, _BLOCK_ROWS):
                 block = events.take(order[case_starts[i] : case_starts[j]])

@@ -78,6 +78,7 @@ def test_arrival_bars_count_first_visits_against_the_published_profile(figure, d
 
 def test_waiting_panel_shows_median_and_90th_percentile_per_resourced_activity(figure, dataset):
     events = read_table(dataset, "events")
+    events["time:timestamp"] = events["time:timestamp"].dt.tz_convert(None)  # UTC, naive
     reference = waits(events)
     resourced = events.loc[events["org:resource"].notna(), "concept:name"].unique()
     reference = reference[reference["concept:name"].isin(resourced)]

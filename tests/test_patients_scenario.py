@@ -81,10 +81,38 @@ def test_case_table_agrees_with_the_event_log(dataset):
     returned = cases[cases.readmission_of.notna()]
     gap = returned.arrival.to_numpy() - earlier.arrival.to_numpy()
     assert (gap > pd.Timedelta(0)).all()
-    assert (cases.loc[cases.readmitted_within_30d].index.isin(cases.readmission_of)).all()
+    assert (cases.loc[cases.readmitted_within_30d.eq(True)].index
+            .isin(cases.readmission_of)).all()  # fmt: skip
     first = events.groupby("case:concept:name", observed=True).first()
     assert (first.loc[returned.index, "case:sex"].astype(str).to_numpy()
             == earlier.sex.astype(str).to_numpy()).all()  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def long_run(tmp_path_factory):
+    """75 days: the first 45 days' discharges have their whole 30 days observed."""
+    return _run(tmp_path_factory.mktemp("patients-long") / "ds", "run.days=75")
+
+
+def test_readmission_label_is_unknown_only_where_censored(long_run):
+    """Null exactly for a case that could return and whose 30 days after its end run past
+    the run (returned or not, so that early returns do not bias the share); the manifest's
+    prevalence counts only the known labels."""
+    cases = read_table(long_run, "patients")
+    run = read_manifest(long_run)["config"]["run"]
+    end = pd.Timestamp(run["start_date"], tz=run["timezone"]) + pd.Timedelta(days=run["days"])
+    ended = cases.arrival + pd.to_timedelta(cases.length_of_stay_minutes, unit="m")
+    may_return = cases.outcome.isin(["discharged", "discharged_from_ward"])
+    returned = cases.case_id.isin(cases.readmission_of)
+    expected = may_return & (ended + pd.Timedelta(days=30) > end)
+    label = cases.readmitted_within_30d
+    assert str(label.dtype) == "boolean"  # read as pandas' nullable boolean
+    assert expected.sum() > 0 and (may_return & ~expected & returned).sum() > 0
+    assert (label.isna() == expected).all()
+    assert (label[~expected] == returned[~expected]).all()
+    recorded = read_manifest(long_run)["label_prevalence"]["patients"]["readmitted_within_30d"]
+    assert recorded["true"]["prevalence"] == pytest.approx(
+        returned[~expected].sum() / (~expected).sum())
 
 
 def test_resources_report_utilisation_within_capacity(dataset):
@@ -126,3 +154,19 @@ def test_dataset_exports_to_xes(dataset, tmp_path):
 def test_unknown_resource_capacity_is_refused():
     with pytest.raises(ConfigError, match="Unknown config key 'capacity.wardbed'.*ward_bed"):
         get_scenario("patients").resolve_config(overrides=["capacity.wardbed=3"])
+
+
+def test_run_metrics_are_recorded_from_the_written_tables(dataset):
+    metrics = read_manifest(dataset)["metrics"]
+    cases = read_table(dataset, "patients")
+    events = read_table(dataset, "events")
+    assert metrics["attendances"] == len(cases)
+    left = (cases.outcome == "left_without_being_seen").mean()
+    assert metrics["left_without_being_seen_share"] == pytest.approx(left)
+    ward = events[(events["concept:name"] == "ward_stay")
+                  & (events["lifecycle:transition"] == "start")]  # fmt: skip
+    admitted = cases.case_id.isin(ward["case:concept:name"])
+    assert metrics["admitted_share"] == pytest.approx(admitted.mean())
+    stay = cases.length_of_stay_minutes[~admitted]  # leaving the department ends the case
+    assert metrics["non_admitted_time_in_department_mean_minutes"] == pytest.approx(stay.mean())
+    assert 0 < metrics["within_4h_share"] < 1 and 0 <= metrics["utilisation.ward_bed"] <= 1

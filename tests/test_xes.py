@@ -76,7 +76,8 @@ def test_round_trip_counts_and_header(tmp_path, log):
     assert scopes == {"trace", "event"}
     classifiers = {c.get("name"): c.get("keys") for c in root.findall(f"{NS}classifier")}
     assert classifiers["Activity"] == "concept:name"
-    assert classifiers["activity classifier"] == "concept:name lifecycle:transition"
+    assert classifiers["ActivityLifecycle"] == "concept:name lifecycle:transition"
+    assert {c.get("scope") for c in root.findall(f"{NS}classifier")} == {"event"}
     assert not list(tmp_path.glob(".*tmp*")), "temporary file left behind"
 
 
@@ -146,7 +147,8 @@ def test_case_attributes_frame_and_timezone(tmp_path, log):
     assert _attrs(traces["c1"])["vip"] == ("boolean", "true")
     assert "vip" not in _attrs(traces["c2"])
     first = _attrs(traces["c2"].find(f"{NS}event"))
-    assert first["time:timestamp"] == ("date", "2025-01-01T07:30:00.000+00:00")
+    # local time with its offset, as the data hold it (the same instant as 07:30 UTC)
+    assert first["time:timestamp"] == ("date", "2025-01-01T08:30:00.000+01:00")
 
 
 def test_missing_required_columns(tmp_path, log):

@@ -19,11 +19,20 @@ import pyarrow as pa
 
 from calibration.synthesis import synthesise
 from calibration.tables import read_marginal
-from scenarios.patients.arrivals import default_arrival_profile, poisson_arrivals
+from scenarios.patients.arrivals import (
+    LocalClock,
+    check_timezone,
+    default_arrival_profile,
+    poisson_arrivals,
+)
 from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, configured_pathway
 from scenarios.patients.engine import sample_attributes, simulate_kernel
+from scenarios.patients.eventlog import close_open, vocabulary
+from scenarios.patients.metrics import department_metrics
 from scenarios.patients.reference import AttributeSampler, simulate
 from scenarios.patients.summaries import case_table, resource_table
+from scenarios.patients.warmup import drop_warmup
+from simulations.columns import text_field
 from simulations.roles import TableRoles
 from simulations.scenario import Emit, Scenario
 from simulations.seeding import stream
@@ -31,28 +40,36 @@ from simulations.seeding import stream
 __all__ = ["PatientsScenario"]
 
 _MARGINALS = {"us_2022_age_sex": "us_v2022_age_sex_single_year.csv"}
-_LABEL = pa.dictionary(pa.int32(), pa.string())
 _ATTRIBUTES = ["age", "sex", "acuity"]
-TABLES = {
-    "events": pa.schema([
-        ("case:concept:name", _LABEL), ("concept:name", _LABEL),
-        ("time:timestamp", pa.timestamp("ms")), ("org:resource", _LABEL),
-        ("lifecycle:transition", _LABEL), ("case:readmission_of", _LABEL),
-        ("case:age", pa.int64()), ("case:sex", _LABEL), ("case:acuity", pa.int64()),
-        ("hospital", pa.int32()),
-    ]),
-    "patients": pa.schema([
-        ("case_id", pa.string()), ("hospital", pa.int32()), ("age", pa.int64()),
-        ("sex", _LABEL), ("acuity", pa.int64()), ("arrival", pa.timestamp("ms")),
-        ("outcome", _LABEL), ("length_of_stay_minutes", pa.float64()),
-        ("deteriorated", pa.bool_()), ("readmission_of", pa.string()),
-        ("readmitted_within_30d", pa.bool_()),
-    ]),
-    "resources": pa.schema([
-        ("hospital", pa.int32()), ("resource", pa.string()), ("capacity", pa.int64()),
-        ("busy_minutes", pa.float64()), ("utilisation", pa.float64()),
-    ]),
-}  # fmt: skip
+_ZONE = "Europe/London"  # the default run.timezone
+
+
+def tables(zone: str = _ZONE) -> dict[str, pa.Schema]:
+    """The tables' schemas with timestamps in ``zone``. Text columns are plain strings (pandas
+    reads them as such, and process-mining tools take them as they are) that Parquet stores
+    dictionary-encoded (:func:`simulations.columns.text_field`)."""
+    text, stamp = text_field, pa.timestamp("ms", tz=zone)
+    return {
+        "events": pa.schema([
+            text("case:concept:name"), text("concept:name"), ("time:timestamp", stamp),
+            text("org:resource"), text("lifecycle:transition"), text("case:readmission_of"),
+            ("case:age", pa.int64()), text("case:sex"), ("case:acuity", pa.int64()),
+            ("case:hospital", pa.int32()),
+        ]),
+        "patients": pa.schema([
+            ("case_id", pa.string()), ("hospital", pa.int32()), ("age", pa.int64()), text("sex"),
+            ("acuity", pa.int64()), ("arrival", stamp), text("outcome"),
+            ("length_of_stay_minutes", pa.float64()), ("deteriorated", pa.bool_()),
+            ("readmission_of", pa.string()), ("readmitted_within_30d", pa.bool_()),
+        ]),
+        "resources": pa.schema([
+            ("hospital", pa.int32()), text("resource"), ("capacity", pa.int64()),
+            ("busy_minutes", pa.float64()), ("utilisation", pa.float64()),
+        ]),
+    }  # fmt: skip
+
+
+TABLES = tables()
 
 
 class _Catchment:
@@ -86,17 +103,20 @@ class PatientsScenario(Scenario):
     tables = TABLES
     table_docs = {
         "events": "one row per event: process-mining columns (case:concept:name, concept:name, "
-        "time:timestamp, org:resource, lifecycle:transition) and case attributes",
+        "time:timestamp in run.timezone, org:resource, lifecycle:transition of the XES "
+        "standard model, with ate_abort/pi_abort closing an activity cut short) and case "
+        "attributes (case:...)",
         "patients": "one row per case (a patient's visit; a readmission is a new case linked "
         "by readmission_of): attributes, arrival, outcome, length of stay, adverse-event labels "
-        "(readmitted_within_30d is censored for discharges in the last 30 days of the run)",
+        "(readmitted_within_30d is null, unknown, for a case that could still return after "
+        "the run: it ended in the last 30 days and has not returned yet)",
         "resources": "one row per resource: capacity, minutes of service given, utilisation "
         "of the units on duty during the arrival window",
     }
     roles = {
         "events": TableRoles(entities=("case:concept:name",), time="time:timestamp",
                              event_type="concept:name", identifiers=("case:readmission_of",),
-                             references=("hospital",)),
+                             references=("case:hospital",)),
         "patients": TableRoles(labels=("outcome", "deteriorated", "readmitted_within_30d"),
                                entities=("case_id",), time="arrival",
                                identifiers=("readmission_of",), references=("hospital",)),
@@ -115,7 +135,24 @@ class PatientsScenario(Scenario):
         pathway file is refused before anything is written."""
         config = super().resolve_config(*args, **kwargs)
         configured_pathway(config)
+        check_timezone(config["run"]["timezone"])
         return config
+
+    def table_schemas(self, config: dict[str, Any]) -> dict[str, pa.Schema]:
+        """:data:`TABLES` with timestamps in the config's ``run.timezone``."""
+        return tables(config["run"].get("timezone", _ZONE))
+
+    def run_metrics(self, config: dict[str, Any], read) -> dict[str, float]:
+        """The department's figures over every hospital
+        (:func:`scenarios.patients.metrics.department_metrics`)."""
+        pathway = configured_pathway(config)
+        return department_metrics(
+            read("events", ["case:concept:name", "concept:name", "time:timestamp",
+                            "lifecycle:transition"]),
+            read("patients", ["case_id", "arrival", "outcome", "length_of_stay_minutes"]),
+            read("resources"), inpatient=pathway.inpatient,
+            left_outcome=pathway.patience.outcome if pathway.patience else None,
+        )  # fmt: skip
 
     def n_shards(self, config: dict[str, Any]) -> int:
         return config["run"]["hospitals"]
@@ -131,17 +168,20 @@ class PatientsScenario(Scenario):
         run = config["run"]
         pathway = configured_pathway(config)
         catchment = _Catchment(config, stream(run["seed"], shard, "population"))
-        start = dt.datetime.fromisoformat(run["start_date"])
+        warmup = run.get("warmup_days", 0) * 1440.0  # simulated before start_date, not written
+        start = dt.datetime.fromisoformat(run["start_date"]) - dt.timedelta(minutes=warmup)
         table = default_arrival_profile().rates_per_hour(config["arrivals"]["per_day"])
         weekday = start.weekday()
 
-        def rate(minute):
-            day = np.floor_divide(minute, 1440).astype(np.int64)
-            hour = np.floor_divide(minute, 60).astype(np.int64) % 24
+        def rate(minute):  # the profile's local hours, summer time included
+            local = clock.local_minutes(minute)
+            day = np.floor_divide(local, 1440).astype(np.int64)
+            hour = np.floor_divide(local, 60).astype(np.int64) % 24
             return table[(weekday + day) % 7, hour]
 
         rng = stream(run["seed"], shard, "behaviour")
-        horizon, peak = run["days"] * 1440.0, float(table.max())
+        horizon, peak = run["days"] * 1440.0 + warmup, float(table.max())
+        clock = LocalClock.of(start.date(), run.get("timezone", _ZONE), horizon)
         if engine == "kernel":
             arrivals = poisson_arrivals(rate, horizon, rng, peak_per_hour=peak)
             events = simulate_kernel(
@@ -154,17 +194,24 @@ class PatientsScenario(Scenario):
                 horizon_minutes=horizon, rng=rng, start=start, attributes=catchment,
                 peak_per_hour=peak,
             )  # fmt: skip
+        resources = resource_table(events, pathway, pd.Timestamp(start), horizon, warmup)
+        events = drop_warmup(events, pd.Timestamp(start), warmup)
         for column in ("case:concept:name", "case:readmission_of"):
             events[column] = events[column].cat.rename_categories(lambda c: f"{shard}-{c}")
-        events["hospital"] = np.int32(shard)
-        cases = case_table(events, _ATTRIBUTES).assign(hospital=np.int32(shard))
-        resources = resource_table(events, pathway, pd.Timestamp(start), horizon)
-        emit("events", pa.Table.from_pandas(events, schema=TABLES["events"],
+        events["case:hospital"] = np.int32(shard)
+        events = close_open(events, vocabulary(pathway))
+        observed_until = pd.Timestamp(start) + pd.Timedelta(minutes=horizon)
+        cases = case_table(events, _ATTRIBUTES, pathway, observed_until).assign(
+            hospital=np.int32(shard))
+        schemas = self.table_schemas(config)
+        events["time:timestamp"] = clock.timestamps(events["time:timestamp"])
+        cases["arrival"] = clock.timestamps(cases["arrival"])
+        emit("events", pa.Table.from_pandas(events, schema=schemas["events"],
                                             preserve_index=False))  # fmt: skip
-        emit("patients", pa.Table.from_pandas(cases, schema=TABLES["patients"],
+        emit("patients", pa.Table.from_pandas(cases, schema=schemas["patients"],
                                               preserve_index=False))  # fmt: skip
         emit("resources", pa.Table.from_pandas(resources.assign(hospital=np.int32(shard)),
-                                               schema=TABLES["resources"], preserve_index=False))
+                                               schema=schemas["resources"], preserve_index=False))
         advance(run["days"])
         counts = cases["outcome"].value_counts()
         return {f"outcomes.{k}": int(v) for k, v in counts.items()} | {

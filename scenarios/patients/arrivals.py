@@ -15,17 +15,26 @@ The shipped profile, ``ed_arrivals.csv`` (:data:`DEFAULT_PROFILE`), is NHS Engla
 *Hospital Accident and Emergency Activity 2024-25* attendances by arrival hour and weekday;
 ``ARRIVALS_SOURCE.md`` beside it cites the table and how it was checked.
 :func:`poisson_arrivals` turns a rate into arrival times.
+
+The profile is in local hours. A :class:`LocalClock` maps the simulation's elapsed minutes
+(minute 0 = local midnight of the first day) to the wall clock of an IANA time zone, so that
+across a change to or from summer time arrivals keep following local hours (an hour earlier
+in UTC in British summer time), and turns the simulated times into time-zone-aware
+timestamps.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import math
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from simulations.errors import ConfigError
 
@@ -33,6 +42,8 @@ __all__ = [
     "DEFAULT_PROFILE",
     "WEEKDAYS",
     "ArrivalProfile",
+    "LocalClock",
+    "check_timezone",
     "default_arrival_profile",
     "load_arrival_profile",
     "poisson_arrivals",
@@ -175,3 +186,83 @@ def poisson_arrivals(
             raise ConfigError(f"arrivals_per_hour must stay in [0, peak_per_hour={peak!r}]")
         times = times[rng.random(times.size) * peak < rates]
     return times
+
+
+def check_timezone(name: object, parameter: str = "run.timezone") -> zoneinfo.ZoneInfo:
+    """The IANA time zone called ``name``.
+
+    Raises
+    ------
+    simulations.errors.ConfigError
+        Naming ``parameter``, what is allowed and the value given.
+    """
+    problem = ConfigError(
+        f"The {parameter!r} parameter must be an IANA time zone name such as "
+        f"'Europe/London' or 'UTC'. Got {name!r} instead."
+    )
+    if not isinstance(name, str) or not name:
+        raise problem
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise problem from None
+
+
+@dataclass(frozen=True)
+class LocalClock:
+    """Elapsed simulation minutes on the wall clock of a time zone.
+
+    Minute 0 is local midnight of ``start`` (``start_local``, the instant ``start_utc``).
+    Within ``[0, horizon_minutes]`` the zone's UTC offset changes at the elapsed minutes
+    ``changes`` (found to the minute), after which the wall clock runs ``shifts`` minutes
+    ahead of (negative: behind) the elapsed time.
+
+    Build one with :meth:`of`.
+    """
+
+    zone: str
+    start_local: dt.datetime
+    start_utc: dt.datetime
+    changes: np.ndarray = field(hash=False)
+    shifts: np.ndarray = field(hash=False)
+
+    @classmethod
+    def of(cls, start: dt.date | str, zone: str, horizon_minutes: float) -> LocalClock:
+        """The clock of ``zone`` from local midnight of ``start`` for ``horizon_minutes``."""
+        tz = check_timezone(zone)
+        day = dt.date.fromisoformat(start) if isinstance(start, str) else start
+        local = dt.datetime.combine(day, dt.time())
+        utc = local.replace(tzinfo=tz).astimezone(dt.UTC).replace(tzinfo=None)
+        hours = np.arange(int(math.ceil(max(horizon_minutes, 0.0) / 60.0)) + 2)
+        offsets = cls._offsets(utc, zone, hours * 60)
+        base = int(offsets[0])
+        changes, shifts = [], []
+        for h in np.flatnonzero(np.diff(offsets)):
+            minutes = np.arange(h * 60 + 1, h * 60 + 61)
+            found = cls._offsets(utc, zone, minutes)
+            first = int(np.argmax(found != offsets[h]))
+            changes.append(int(minutes[first]))
+            shifts.append(int(found[first]) - base)
+        return cls(zone, local, utc, np.array(changes, np.float64), np.array(shifts, np.int64))
+
+    @staticmethod
+    def _offsets(utc: dt.datetime, zone: str, minutes: np.ndarray) -> np.ndarray:
+        """UTC offsets (minutes) of ``zone`` at ``utc`` + ``minutes``."""
+        instants = pd.DatetimeIndex(np.datetime64(utc, "m") + minutes.astype("timedelta64[m]"))
+        wall = instants.tz_localize("UTC").tz_convert(zone).tz_localize(None)
+        return ((wall - instants) // pd.Timedelta(minutes=1)).to_numpy(np.int64)
+
+    def local_minutes(self, minutes: np.ndarray | float) -> np.ndarray:
+        """Wall-clock minutes since local midnight of the first day at elapsed ``minutes``
+        (an hour is skipped when the clocks go forward and repeated when they go back)."""
+        minutes = np.asarray(minutes, dtype=np.float64)
+        if not self.changes.size:
+            return minutes
+        shift = np.concatenate(([0], self.shifts))
+        return minutes + shift[np.searchsorted(self.changes, minutes, side="right")]
+
+    def timestamps(self, local: pd.Series) -> pd.Series:
+        """Time-zone-aware timestamps of simulated times given as naive ``start_local`` +
+        elapsed time (as the engines write them)."""
+        offset = self.start_local - self.start_utc
+        return (local - offset).dt.tz_localize("UTC").dt.tz_convert(self.zone)

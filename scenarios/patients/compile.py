@@ -43,7 +43,8 @@ DIST_CODES = {"exponential": 0, "lognormal": 1, "gamma": 2, "fixed": 3, "triangu
 
 Tables = namedtuple(
     "Tables",
-    "start act_resource act_dist act_params act_prio act_patience res_capacity res_duty "
+    "start act_resource act_dist act_params act_prio act_patience act_hold act_release "
+    "res_capacity res_duty "
     "cond_ptr cond_target prob_ptr prob_cum prob_target patience_dist patience_params "
     "patience_code death_mean death_code deterioration_mean death_mean_after deterioration_code "
     "readmission discharge unit_base",
@@ -54,7 +55,10 @@ resources):
 ``start`` int: the start activity code. ``act_resource`` int64[A]: resource or -1.
 ``act_dist`` int64[A], ``act_params`` float64[A, 3]: service distribution (module table).
 ``act_prio`` int64[A]: row of the attribute matrix ordering the queue, or -1 (priority 0).
-``act_patience`` bool[A]: patience applies to the wait. ``res_capacity`` int64[R].
+``act_patience`` bool[A]: patience applies to the wait. ``act_hold`` bool[A]: the unit is
+kept after service (blocking), ``act_release`` bool[A, A]: ``[h, b]`` whether starting
+activity ``b`` releases the unit kept by ``h`` (its ``hold_until``).
+``res_capacity`` int64[R].
 ``res_duty`` int64[R, 24]: units on duty by hour of day. ``cond_ptr`` int64[A+1],
 ``cond_target`` int64[C]. ``prob_ptr`` int64[A+1], ``prob_cum`` float64[P],
 ``prob_target`` int64[P]. ``patience_dist`` int (-1 without patience), ``patience_params``
@@ -138,6 +142,11 @@ def compile_pathway(pathway: Pathway) -> Compiled:
     patience = pathway.patience
     applies = set(patience.applies_to) if patience else set()
     act_patience = np.array([a in applies for a in acts], dtype=np.bool_)
+    act_hold = np.array([bool(pathway.activities[a].hold_until) for a in acts], np.bool_)
+    act_release = np.zeros((n_act, n_act), np.bool_)
+    for i, name in enumerate(acts):
+        for target in pathway.activities[name].hold_until:
+            act_release[i, code[target]] = True
     cond_ptr, prob_ptr = [0], [0]
     cond_target, conditions, prob_cum, prob_target = [], [], [], []
     for i, name in enumerate(acts):
@@ -172,6 +181,8 @@ def compile_pathway(pathway: Pathway) -> Compiled:
         act_params,
         act_prio,
         act_patience,
+        act_hold,
+        act_release,
         res_capacity,
         res_duty,
         np.array(cond_ptr, np.int64),

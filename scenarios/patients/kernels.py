@@ -23,10 +23,18 @@ clock; entity ``P`` (the number of case slots) is the hourly shift clock.
 Event rows go to ``out_case`` int32, ``out_code`` int16, ``out_second`` int64 (since
 minute 0), ``out_unit`` int32 (index in the log's unit vocabulary,
 :mod:`scenarios.patients.eventlog`, or -1) and ``out_life`` int8 (0 schedule, 1 start,
-2 complete), in simulation order. ``cnt`` int64[5] holds the counters ``C_*`` (rows,
-sequence, cases in or bound for the hospital, cases created, overflow flag). When a buffer
-is full the kernel stops with the flag set and the caller reruns with larger buffers from a
-copy of the random state.
+2 complete), in simulation order. ``cnt`` int64[6] holds the counters ``C_*`` (rows,
+sequence, cases in or bound for the hospital, cases created, overflow flag, resources marked
+``dirty``). When a buffer is full the kernel stops with the flag set and the caller reruns
+with larger buffers from a copy of the random state.
+
+Blocking: after a service of an activity with ``act_hold``, the case keeps its unit
+(``held``, ``held_unit``, ``held_act``) and frees it when it starts an activity that
+``act_release`` names (:func:`_start`), or when the case ends (:func:`_finish`). A unit
+freed that way marks its resource ``dirty`` instead of serving its queue at once (which
+would start another case, and free another held unit, in a recursion Numba cannot
+compile); the main loop serves the dirty resources (:func:`_drain`) at the same minute,
+before the next event.
 
 All randomness is the xoshiro256** state ``bits`` (:mod:`simulations.bits`).
 """
@@ -55,7 +63,7 @@ __all__ = ["run"]
 CLOCK_STEP, CLOCK_DEATH, CLOCK_DETERIORATION = range(3)
 K_COMPLETE, K_RENEGE, K_ARRIVE = range(3)
 P_PENDING, P_WAITING, P_SERVICE, P_DONE = range(4)
-C_OUT, C_SEQ, C_ACTIVE, C_CASES, C_OVERFLOW = range(5)
+C_OUT, C_SEQ, C_ACTIVE, C_CASES, C_OVERFLOW, C_DIRTY = range(6)
 SCHEDULE, START, COMPLETE = range(3)
 ESCALATED = -1e300  # queue priority of a deteriorated patient: ahead of every other
 READMISSION_MINUTES = READMISSION_DAYS * MINUTES_PER_DAY
@@ -149,6 +157,8 @@ def _off_duty(s, r, wanted):
 def _start(s, i, t, unit):
     a = s.act[i]
     s.phase[i], s.unit[i], s.kind[i] = P_SERVICE, unit, K_COMPLETE
+    if s.held[i] >= 0 and s.act_release[s.held_act[i], a]:
+        _unhold(s, i)
     _emit(s, i, a, START, t, _unit_index(s, a, unit))
     _clock(s, i, CLOCK_STEP, t + sample_service(s.act_dist[a], s.act_params[a], s.bits))
 
@@ -162,18 +172,49 @@ def _serve(s, r, t):
 
 
 @nb.njit(cache=True)
-def _release(s, i, t):
-    """Free the unit case ``i`` holds (if any) and give it to the next in line."""
-    r = s.act_resource[s.act[i]]
-    if r < 0:
-        return
-    s.free[r, s.unit[i]] = True
+def _free(s, r, u):
+    """Free unit ``u`` of ``r``; a pending off-duty request takes a unit first."""
+    s.free[r, u] = True
     s.n_free[r] += 1
     if s.pending[r] > 0:  # an off-duty request goes ahead of every patient
         s.pending[r] -= 1
         s.off[r, s.n_off[r]] = _take(s, r, True)
         s.n_off[r] += 1
+
+
+@nb.njit(cache=True)
+def _release(s, i, t):
+    """Free the unit case ``i`` is served by (if any) and give it to the next in line."""
+    r = s.act_resource[s.act[i]]
+    if r < 0:
+        return
+    _free(s, r, s.unit[i])
     _serve(s, r, t)
+
+
+@nb.njit(cache=True)
+def _unhold(s, i):
+    """Free the unit case ``i`` kept after its last service (if any); mark its resource
+    dirty so that :func:`_drain` serves its queue."""
+    r = s.held[i]
+    if r < 0:
+        return
+    _free(s, r, s.held_unit[i])
+    s.held[i], s.held_unit[i], s.held_act[i] = -1, -1, -1
+    if not s.dirty[r]:
+        s.dirty[r] = True
+        s.cnt[C_DIRTY] += 1
+
+
+@nb.njit(cache=True)
+def _drain(s, t):
+    """Serve the queues of dirty resources, in resource order, until none is dirty."""
+    while s.cnt[C_DIRTY] > 0:
+        for r in range(s.dirty.shape[0]):
+            if s.dirty[r]:
+                s.dirty[r] = False
+                s.cnt[C_DIRTY] -= 1
+                _serve(s, r, t)
 
 
 @nb.njit(cache=True)
@@ -232,6 +273,7 @@ def _arrive(s, i, t):
 def _finish(s, i, code, t):
     """Case ``i`` reaches terminal ``code``; a discharge may schedule a readmission."""
     s.phase[i] = P_DONE
+    _unhold(s, i)
     _emit(s, i, code, COMPLETE, t, -1)
     agenda_remove(s, i)
     s.cnt[C_ACTIVE] -= 1
@@ -274,7 +316,10 @@ def _step(s, i, t):
     elif which == CLOCK_STEP and kind == K_COMPLETE:
         a = s.act[i]
         _emit(s, i, a, COMPLETE, t, _unit_index(s, a, s.unit[i]))
-        _release(s, i, t)
+        if s.act_hold[a]:  # blocking: keep the unit until a release activity starts
+            s.held[i], s.held_unit[i], s.held_act[i] = s.act_resource[a], s.unit[i], a
+        else:
+            _release(s, i, t)
         nxt = _route(s, s.root[i], a)
         if nxt < s.act_resource.shape[0]:
             _visit(s, i, nxt, t)
@@ -312,15 +357,18 @@ def _loop(s, arrivals):
     while (k < n or s.cnt[C_ACTIVE] > 0) and s.cnt[C_OVERFLOW] == 0:
         if k < n and (s.ag_size[0] == 0 or arrivals[k] <= s.ag_t[s.ag_heap[0]]):
             s.cnt[C_ACTIVE] += 1
-            _arrive(s, k, arrivals[k])
+            t = arrivals[k]
+            _arrive(s, k, t)
             k += 1
-            continue
-        e = s.ag_heap[0]
-        t = s.ag_t[e]
-        if e == shift:
-            _shift(s, t, np.int64(round((t + s.start_minute) / 60.0)))
         else:
-            _step(s, e, t)
+            e = s.ag_heap[0]
+            t = s.ag_t[e]
+            if e == shift:
+                _shift(s, t, np.int64(round((t + s.start_minute) / 60.0)))
+            else:
+                _step(s, e, t)
+        if s.cnt[C_DIRTY] > 0:
+            _drain(s, t)
 
 
 @nb.njit(cache=True)

@@ -2,9 +2,12 @@
 
 A pathway file is TOML with these sections (every duration in minutes, every hour 0-24)::
 
-    [pathway]         name, start (an activity), terminal (outcome names), attributes
+    [pathway]         name, start (an activity), terminal (outcome names), attributes,
+                      optional inpatient (activities after admission: starting one is
+                      leaving the department, for the run metrics)
     [resources.NAME]  capacity (>= 1), optional shifts = [[start_hour, end_hour, capacity]]
-    [activities.NAME] service = {distribution = ..., ...}, optional resource, priority_by
+    [activities.NAME] service = {distribution = ..., ...}, optional resource, priority_by,
+                      and one of hold_until or hold_until_next (blocking, below)
     [[transitions]]   source, target, and exactly one of probability or condition
     [patience]        LWBS: a service-time table plus applies_to (activities) and outcome
     [adverse_events]  deterioration_per_day, death_per_day, death_per_day_after_deterioration,
@@ -13,8 +16,25 @@ A pathway file is TOML with these sections (every duration in minutes, every hou
 Conditions are kept as expression strings over the declared ``attributes`` (parsed later by
 the rules language). From an activity, conditions are tried in file order and the first that
 holds wins; when none holds, the activity's probabilistic transitions are used, so those must
-sum to 1. :func:`load_pathway` raises :class:`~simulations.errors.ConfigError` with a one-line
-message naming the file, the section and the item.
+sum to 1.
+
+Blocking (exit block): an activity with ``hold_until = ["ward_stay", ...]`` (activity names;
+it needs a ``resource``) keeps its unit after its service ends, while the case goes on
+through the pathway, and releases it at the moment the case starts one of those activities
+(the unit of that activity is granted), or reaches any terminal state (discharge, leaving
+while waiting, death). ``hold_until_next = true`` is short for ``hold_until`` = every
+activity that directly follows. So a majors cubicle held until ``ward_stay`` stays occupied
+through diagnostics and treatment and, for an admitted patient, until a ward bed is free.
+This is blocking after service: the ``complete`` row is logged when the service ends; the
+time blocked is the waits of the later activities, during which the unit stays busy for
+everyone else (it is not counted in the resources table's busy minutes, which are minutes of
+service). A case holds at most one unit this way, so no activity with a hold may be reached
+from another before that one's unit is released; and a resource must never wait for itself
+through holds (a case holding resource A waits for A, or A waits for B while B waits for A):
+such a pathway could deadlock, so both are refused.
+
+:func:`load_pathway` raises :class:`~simulations.errors.ConfigError` with a one-line message
+naming the file, the section and the item.
 """
 
 from __future__ import annotations
@@ -22,7 +42,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scenarios.patients.service import ServiceTime, parse_service
@@ -63,9 +83,9 @@ def mean_minutes(per_day: float) -> float:
 
 _KEYS = {
     "": ("pathway", "resources", "activities", "transitions", "patience", "adverse_events"),
-    "pathway": ("name", "start", "terminal", "attributes"),
+    "pathway": ("name", "start", "terminal", "attributes", "inpatient"),
     "resources": ("capacity", "shifts"),
-    "activities": ("resource", "service", "priority_by"),
+    "activities": ("resource", "service", "priority_by", "hold_until", "hold_until_next"),
     "transitions": ("source", "target", "probability", "condition"),
     "patience": ("applies_to", "outcome"),
     "adverse_events": (
@@ -114,12 +134,16 @@ class Activity:
     """A step of the pathway: wait for ``resource`` (if any), then hold it for ``service``.
 
     ``priority_by`` names the attribute that orders its queue (lower first, e.g. acuity 1-5).
+    ``hold_until``: after service, keep the unit until the case starts one of these
+    activities or ends (blocking after service; see the module docstring); empty: release
+    at once.
     """
 
     name: str
     resource: str | None
     service: ServiceTime
     priority_by: str | None = None
+    hold_until: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +210,7 @@ class Pathway:
     transitions: tuple[Transition, ...]
     patience: Patience | None
     adverse_events: AdverseEvents
+    inpatient: tuple[str, ...] = ()
 
     def outgoing(self, activity: str) -> tuple[Transition, ...]:
         """Transitions leaving ``activity``, in file order."""
@@ -328,6 +353,10 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
             "pathway", "start", f"unknown activity {start!r}; activities: {', '.join(activities)}"
         )
     transitions = _transitions(rd, data.get("transitions", []), activities, terminal)
+    for act, raw in raw_acts.items():
+        hold = _hold(rd, act, raw, activities, transitions)
+        if hold:
+            activities[act] = replace(activities[act], hold_until=hold)
     patience = None
     if "patience" in data:
         raw = data["patience"]
@@ -376,11 +405,49 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
             f"the name {DETERIORATION!r} is taken by an activity or terminal state; it is the "
             "name of the deterioration event, so rename that activity or state",
         )  # fmt: skip
-    pathway = Pathway(
-        name, start, terminal, attributes, resources, activities, transitions, patience, adverse
+    inpatient = tuple(
+        rd.name(a, "pathway", "inpatient", "each inpatient activity")
+        for a in head.get("inpatient", [])
     )
+    for act in inpatient:
+        if act not in activities:
+            raise rd.error("pathway", "inpatient",
+                           f"{act!r} is not an activity; activities: {', '.join(activities)}")
+    pathway = Pathway(
+        name, start, terminal, attributes, resources, activities, transitions, patience, adverse,
+        inpatient,
+    )  # fmt: skip
     _check_graph(rd, pathway)
     return pathway
+
+
+def _hold(
+    rd: _Reader, act: str, raw: Mapping, activities: Mapping, transitions: tuple
+) -> tuple[str, ...]:
+    """The ``hold_until`` activities of ``act`` (empty for none)."""
+    if "hold_until" in raw and "hold_until_next" in raw:
+        raise rd.error("activities", act, "give at most one of hold_until and hold_until_next")
+    nxt = raw.get("hold_until_next", False)
+    if not isinstance(nxt, bool):
+        raise rd.error("activities", act, f"hold_until_next must be true or false, got {nxt!r}")
+    if nxt:
+        hold = [t.target for t in transitions if t.source == act and t.target in activities]
+    else:
+        hold = raw.get("hold_until", [])
+        if not isinstance(hold, list) or not all(isinstance(h, str) for h in hold):
+            raise rd.error(
+                "activities", act, f"hold_until must be a list of activity names, got {hold!r}"
+            )
+        for name in hold:
+            if name not in activities:
+                raise rd.error(
+                    "activities", act,
+                    f"hold_until names unknown activity {name!r}; activities: "
+                    f"{', '.join(activities)}",
+                )  # fmt: skip
+    if (nxt or hold) and activities[act].resource is None:
+        raise rd.error("activities", act, "a hold (hold_until, hold_until_next) needs a resource")
+    return tuple(dict.fromkeys(hold))
 
 
 def _transitions(rd: _Reader, raw_list: object, activities: Mapping, terminal: tuple) -> tuple:
@@ -452,6 +519,47 @@ def _check_graph(rd: _Reader, p: Pathway) -> None:
     for act in p.activities:
         if act not in done:
             raise rd.error("activities", act, "has no way to a terminal state")
+    _check_holds(rd, p)
+
+
+def _check_holds(rd: _Reader, p: Pathway) -> None:
+    """Refuse a hold reached while another is held, and holds whose resources can wait on
+    each other in a cycle (a possible deadlock)."""
+    waits: dict[str, set[str]] = {}  # held resource -> resources its holders wait for
+    for act in p.activities.values():
+        if not act.hold_until:
+            continue
+        todo, seen = [act.name], set()
+        while todo:  # activities visited while the unit is held
+            for t in p.outgoing(todo.pop()):
+                nxt = p.activities.get(t.target)
+                if nxt is None or nxt.name in seen:
+                    continue
+                seen.add(nxt.name)
+                if nxt.resource is not None:
+                    waits.setdefault(act.resource, set()).add(nxt.resource)
+                if nxt.name in act.hold_until:
+                    continue
+                if nxt.hold_until:
+                    raise rd.error(
+                        "activities", nxt.name,
+                        f"has a hold but is reached while {act.name!r} still holds its unit "
+                        f"(release that one first: add {nxt.name!r} to its hold_until)",
+                    )  # fmt: skip
+                todo.append(nxt.name)
+    for first in waits:
+        todo, seen = [first], set()
+        while todo:
+            for r in waits.get(todo.pop(), ()):
+                if r == first:
+                    raise rd.error(
+                        "activities", None,
+                        f"hold_until_next makes resource {first!r} wait for itself through "
+                        f"the next activities (a possible deadlock); hold in fewer places",
+                    )  # fmt: skip
+                if r not in seen:
+                    seen.add(r)
+                    todo.append(r)
 
 
 def load_pathway(source: str | Path | Mapping) -> Pathway:

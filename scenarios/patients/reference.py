@@ -13,6 +13,10 @@ network, in minutes:
   served), hold it for a draw of the activity's service time, release it, and move on by the
   pathway's transitions: conditions in file order (:func:`rules.expressions.parse`, evaluated
   on the patient's attributes), else one draw among the probabilistic ones.
+* **Blocking** (``hold_until``): after such an activity's service the case keeps its
+  request (and unit) and releases it when it starts one of the ``hold_until`` activities
+  (its request there is granted), or when it reaches a terminal state (also leaving or
+  dying while waiting).
 * **Resource instances** are real: each resource keeps a sorted free-list of unit numbers; a
   patient takes the lowest free unit and ``org:resource`` names it (``triage_nurse-2``).
 * **Shifts**: when a resource has shifts, a controller holds ``capacity - on duty`` units with
@@ -119,7 +123,6 @@ def _check_number(name: str, value: object, low: float, strict: bool) -> float:
     return float(value)
 
 
-
 @dataclass
 class _Case:
     """One visit in progress: its number, attributes and clocks (SimPy timeouts, or None)."""
@@ -204,15 +207,28 @@ class _Model:
                 if rng.random() * peak >= now_rate:
                     continue
             yield env.timeout(t - env.now)
-            attrs = self.sampler(rng)
-            missing = [a for a in self.pathway.attributes if a not in attrs]
-            if missing:
-                raise ConfigError(
-                    f"The attribute sampler gave no {', '.join(map(repr, missing))} for "
-                    f"pathway {self.pathway.name!r}; it must return every declared attribute."
-                )
-            self.active += 1
-            self._arrive(attrs, -1)
+            self._new_patient()
+        self._arrivals_done()
+
+    def given_arrivals(self, times: np.ndarray):
+        """Arrivals at the given sorted minutes (attributes drawn from ``rng`` as they come)."""
+        for t in times:
+            yield self.env.timeout(float(t) - self.env.now)
+            self._new_patient()
+        self._arrivals_done()
+
+    def _new_patient(self) -> None:
+        attrs = self.sampler(self.rng)
+        missing = [a for a in self.pathway.attributes if a not in attrs]
+        if missing:
+            raise ConfigError(
+                f"The attribute sampler gave no {', '.join(map(repr, missing))} for "
+                f"pathway {self.pathway.name!r}; it must return every declared attribute."
+            )
+        self.active += 1
+        self._arrive(attrs, -1)
+
+    def _arrivals_done(self) -> None:
         self.arriving = False
         self._check_finished()
 
@@ -276,10 +292,12 @@ class _Model:
     def patient(self, case: _Case):
         """Walk ``case`` through the pathway and log its events, ending in one terminal row."""
         p = self.pathway
-        state = p.start
+        state, held = p.start, None
         while state in p.activities:
-            ended = yield from self._visit(case, p.activities[state])
+            ended, held = yield from self._visit(case, p.activities[state], held)
             state = ended or self._next(state, case.attrs)
+        if held is not None:
+            self._release(*held)
         self._log(case, state, -1, "complete")
         self._maybe_readmit(case, state)
         self.active -= 1
@@ -334,17 +352,23 @@ class _Model:
         return case.attrs[activity.priority_by] if activity.priority_by else 0
 
     # -- one activity -------------------------------------------------------------------
-    def _visit(self, case: _Case, activity: Activity):
-        """One activity: queue, serve, release; returns a terminal outcome or None."""
+    def _visit(self, case: _Case, activity: Activity, held: tuple | None):
+        """One activity: queue, serve, release. ``held`` is the (activity, request, unit
+        number) kept from an earlier activity (blocking), released if this one is in its
+        ``hold_until`` when it starts. Returns (terminal outcome or None, what the case
+        holds on afterwards or None)."""
         dead = self.pathway.adverse_events.death_outcome
         self._log(case, activity.name, -1, "schedule")
         unit, req, number = -1, None, 0
         if activity.resource is not None:
             req, ended = yield from self._wait(case, activity)
             if ended is not None:
-                return ended
+                return ended, held
             number = self.free[activity.resource].pop(0)
             unit = self.unit_offset[activity.resource] + number
+        if held is not None and activity.name in held[0].hold_until:
+            self._release(*held)
+            held = None
         self._log(case, activity.name, unit, "start")
         served = self.env.timeout(activity.service.sample(self.rng))
         while not served.processed:
@@ -353,11 +377,14 @@ class _Model:
                 break
             if self._dead(case):
                 self._release(activity, req, number)
-                return dead
+                return dead, held
             self._deteriorate_if_due(case)
+        if activity.hold_until and req is not None:
+            self._log(case, activity.name, unit, "complete")
+            return None, (activity, req, number)
         self._release(activity, req, number)
         self._log(case, activity.name, unit, "complete")
-        return None
+        return None, held
 
     def _wait(self, case: _Case, activity: Activity):
         """Queue for ``activity``'s resource; returns (granted request, None) or
@@ -413,12 +440,13 @@ class _Model:
 def simulate(
     pathway: Pathway,
     *,
-    arrivals_per_hour: float | Callable[[float], float],
+    arrivals_per_hour: float | Callable[[float], float] | None = None,
     horizon_minutes: float,
     rng: np.random.Generator,
     start: datetime,
     attributes: Callable[[np.random.Generator], Mapping[str, float]] | None = None,
     peak_per_hour: float | None = None,
+    arrival_times_minutes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Simulate ``pathway`` and return its event log.
 
@@ -445,6 +473,9 @@ def simulate(
         :class:`AttributeSampler` (acuity and age).
     peak_per_hour : float, optional
         Upper bound of a time-varying rate, in patients per hour, used for thinning.
+    arrival_times_minutes : numpy.ndarray of float, shape (n,), optional
+        Given arrival minutes (sorted, in ``[0, horizon_minutes)``) instead of Poisson
+        arrivals; give exactly one of this and ``arrivals_per_hour``.
 
     Returns
     -------
@@ -463,12 +494,33 @@ def simulate(
         raise ConfigError(
             f"The 'rng' parameter of simulate must be a numpy.random.Generator. Got {rng!r}."
         )
-    if callable(arrivals_per_hour):
-        rate, peak = arrivals_per_hour, _check_number("peak_per_hour", peak_per_hour, 0.0, False)
-    else:
-        rate, peak = None, _check_number("arrivals_per_hour", arrivals_per_hour, 0.0, False)
     model = _Model(pathway, rng, start, horizon, attributes or AttributeSampler())
-    model.env.process(model.arrivals(rate, peak))
+    if (arrivals_per_hour is None) == (arrival_times_minutes is None):
+        raise ConfigError(
+            "simulate needs exactly one of 'arrivals_per_hour' and 'arrival_times_minutes'. "
+            f"Got {arrivals_per_hour!r} and {arrival_times_minutes!r} instead."
+        )
+    if arrival_times_minutes is not None:
+        times = np.asarray(arrival_times_minutes, dtype=np.float64)
+        if (
+            times.ndim != 1
+            or (np.diff(times) < 0).any()
+            or (times < 0).any()
+            or (times >= horizon).any()
+        ):
+            raise ConfigError(
+                "The 'arrival_times_minutes' parameter of simulate must be a sorted 1-D array "
+                f"of minutes in [0, {horizon!r}) (the horizon). Got {times!r} instead."
+            )
+        model.env.process(model.given_arrivals(times))
+    else:
+        if callable(arrivals_per_hour):
+            rate = arrivals_per_hour
+            peak = _check_number("peak_per_hour", peak_per_hour, 0.0, False)
+        else:
+            rate = None
+            peak = _check_number("arrivals_per_hour", arrivals_per_hour, 0.0, False)
+        model.env.process(model.arrivals(rate, peak))
     for name, resource in pathway.resources.items():
         if resource.shifts:
             model.env.process(model.shifts(name))

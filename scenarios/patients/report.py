@@ -31,6 +31,25 @@ def _categorical(s: pd.Series) -> pd.Series:
     return s.astype(pd.CategoricalDtype(pd.unique(s.dropna())))
 
 
+def _wall_clock(values: pd.Series, zone: str | None) -> pd.Series:
+    """Time-zone-aware times as naive local wall-clock times of ``zone`` (or of their own
+    zone), so that days and hours are the hospital's; naive times are kept."""
+    if getattr(values.dt, "tz", None) is None:
+        return values
+    return (values.dt.tz_convert(zone) if zone else values).dt.tz_localize(None)
+
+
+def _steady_clock(values: pd.Series, zone: str | None) -> pd.Series:
+    """Time-zone-aware times as naive times that keep every duration exact (waits across a
+    clock change): UTC shifted by the zone's offset at the earliest time; naive times are
+    kept."""
+    if getattr(values.dt, "tz", None) is None or not len(values):
+        return values
+    first = values.min()
+    offset = _wall_clock(pd.Series([first]), zone)[0] - first.tz_convert("UTC").tz_localize(None)
+    return values.dt.tz_convert("UTC").dt.tz_localize(None) + offset
+
+
 def _in_order(names, order) -> list:
     """``names`` sorted by their place in ``order`` (names not in it last, as given)."""
     rank = {name: k for k, name in enumerate(order)}
@@ -148,6 +167,7 @@ def _stay_panel(ax, patients: pd.DataFrame, colours: dict) -> None:
     low = max(positive.min() if positive.size else 1 / 60, 1 / 60)
     high = max(np.nanmax(hours) if hours.size else 1.0, low * 10)
     grid = np.logspace(np.log10(low), np.log10(high), 400)
+    grid[-1] = high  # exactly: rounding must not leave the longest stay off the curve
     codes = outcome.cat.codes.to_numpy()
     for code, name in enumerate(outcome.cat.categories):
         stays = np.sort(hours[codes == code])
@@ -253,6 +273,9 @@ def overview_figure(dataset: str | Path):
     events = read_table(dataset, "events")
     patients = read_table(dataset, "patients")
     resources = read_table(dataset, "resources")
+    zone = read_manifest(dataset).get("config", {}).get("run", {}).get("timezone")
+    events[_TIME] = _steady_clock(events[_TIME], zone)
+    patients["arrival"] = _wall_clock(patients["arrival"], zone)
     start, days = _window(dataset, patients)
     pathway = load_pathway(DEFAULT_PATHWAY)  # names and order; what-if keys change neither
     outcome = _categorical(patients["outcome"])

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from scenarios.patients.eventlog import COLUMNS, READMISSION_OF
-from scenarios.patients.pathway import DETERIORATION, Pathway
+from scenarios.patients.pathway import DETERIORATION, MINUTES_PER_DAY, READMISSION_DAYS, Pathway
 
 __all__ = ["case_table", "resource_table"]
 
@@ -25,8 +25,21 @@ def _bounds(log: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.searchsorted(codes, cases, "left"), np.searchsorted(codes, cases, "right") - 1
 
 
-def case_table(log: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
+def case_table(log: pd.DataFrame, attributes: list[str], pathway: Pathway,
+               observed_until: pd.Timestamp) -> pd.DataFrame:  # fmt: skip
     """One row per case: id, attributes, arrival, outcome, length of stay and labels.
+
+    Parameters
+    ----------
+    log : pandas.DataFrame
+        The event log (:mod:`scenarios.patients.eventlog` format).
+    attributes : list of str
+        Case attributes to copy from ``case:<name>``.
+    pathway : Pathway
+        Which outcomes cannot return (death, the patience outcome).
+    observed_until : pandas.Timestamp
+        End of the window in which returns are simulated: a case whose 30 days after its end
+        run past it has an unknown readmission label.
 
     Returns
     -------
@@ -34,7 +47,9 @@ def case_table(log: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
         ``case_id``, one column per attribute, ``arrival`` (timestamp), ``outcome``,
         ``length_of_stay_minutes`` (float, arrival to terminal state), ``deteriorated``
         (bool), ``readmission_of`` (earlier case id or missing) and
-        ``readmitted_within_30d`` (bool: a later case readmits this one).
+        ``readmitted_within_30d`` (nullable bool: a later case readmits this one; missing,
+        censored, for a case that could return and whose 30 days after its end run past
+        ``observed_until``).
     """
     first, last = _bounds(log)
     times = log[_TIME].to_numpy()
@@ -46,24 +61,37 @@ def case_table(log: pd.DataFrame, attributes: list[str]) -> pd.DataFrame:
     parent = log[READMISSION_OF].cat.codes.to_numpy()[first]
     readmitted = np.zeros(len(cases), bool)
     readmitted[parent[parent >= 0]] = True
+    outcome = concept.to_numpy()[last]
+    patience = pathway.patience.outcome if pathway.patience else None
+    may_return = ~np.isin(outcome, [pathway.adverse_events.death_outcome, patience])
+    window_end = times[last] + np.timedelta64(int(READMISSION_DAYS * MINUTES_PER_DAY), "m")
+    # unknown whenever the 30 days were not all observed, returned or not: a return is seen
+    # early and its absence only at the end, so keeping early returns would bias the share
+    censored = may_return & (window_end > observed_until.to_datetime64())
+    label = pd.array(readmitted, dtype="boolean")
+    label[censored] = pd.NA
     table = pd.DataFrame({"case_id": cases})
     for name in attributes:
         table[name] = log[f"case:{name}"].to_numpy()[first]
     return table.assign(
-        arrival=times[first], outcome=concept.to_numpy()[last],
+        arrival=times[first], outcome=outcome,
         length_of_stay_minutes=(times[last] - times[first]) / np.timedelta64(1, "m"),
         deteriorated=deteriorated, readmission_of=log[READMISSION_OF].to_numpy()[first],
-        readmitted_within_30d=readmitted,
+        readmitted_within_30d=label,
     )  # fmt: skip
 
 
 def resource_table(
-    log: pd.DataFrame, pathway: Pathway, start: pd.Timestamp, horizon_minutes: float
-) -> pd.DataFrame:
+    log: pd.DataFrame, pathway: Pathway, start: pd.Timestamp, horizon_minutes: float,
+    since_minutes: float = 0.0,
+) -> pd.DataFrame:  # fmt: skip
     """One row per resource: ``resource``, ``capacity``, ``busy_minutes`` (minutes of
-    service given, a service cut short by death ending at the death) and ``utilisation``
-    (the share of on-duty unit-minutes spent serving during the arrival window
-    ``[start, start + horizon_minutes)``; stays running past it are not counted there)."""
+    service given in services starting at or after ``since_minutes``, a service cut short by
+    death ending at the death) and ``utilisation`` (the share of on-duty unit-minutes spent
+    serving during the window ``[start + since_minutes, start + horizon_minutes)``, in
+    minutes since ``start``; stays running past it are not counted there). ``since_minutes``
+    is the warm-up (``run.warmup_days``): pass the whole log, warm-up cases included, since
+    they occupy units in the window."""
     unit_codes = log[_RESOURCE].cat.codes.to_numpy()
     held = unit_codes >= 0
     case = log[_CASE].cat.codes.to_numpy()[held]
@@ -79,10 +107,13 @@ def resource_table(
     names = list(pathway.resources)
     owner = np.repeat(np.arange(len(names)), [r.capacity for r in pathway.resources.values()])
     owner = owner[unit_codes[held][starts]]
-    busy = np.bincount(owner, end - begin, minlength=len(names))
-    window = np.clip(end, None, horizon_minutes) - np.clip(begin, None, horizon_minutes)
+    busy = np.bincount(owner, np.where(begin >= since_minutes, end - begin, 0.0),
+                       minlength=len(names))  # fmt: skip
+    window = (np.clip(end, since_minutes, horizon_minutes)
+              - np.clip(begin, since_minutes, horizon_minutes))  # fmt: skip
     busy_in_window = np.bincount(owner, window, minlength=len(names))
-    day_hour = (start.hour + np.arange(int(np.ceil(horizon_minutes / 60.0)))) % 24
+    hours = np.arange(int(since_minutes // 60), int(np.ceil(horizon_minutes / 60.0)))
+    day_hour = (start.hour + hours) % 24
     duty = np.array([r.duty for r in pathway.resources.values()]).reshape(-1, 24)
     on_duty = duty[:, day_hour].sum(axis=1) * 60.0
     return pd.DataFrame({
