@@ -16,7 +16,7 @@ import copy
 import difflib
 import re
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from os import PathLike
 from typing import Any
 
@@ -265,7 +265,7 @@ def validate(cfg: Mapping[str, Any], schema: Mapping[str, Any], owner: str) -> d
 
 
 def resolve(
-    schema: Mapping[str, Any],
+    schema: Mapping[str, Any] | Callable[[dict[str, Any]], Mapping[str, Any]],
     default_path: str | PathLike[str],
     owner: str,
     config_path: str | PathLike[str] | None = None,
@@ -275,8 +275,9 @@ def resolve(
 
     Parameters
     ----------
-    schema : dict
-        The nested schema.
+    schema : dict or callable
+        The nested schema, or a function of the merged (not yet validated) config that
+        returns it: for a schema that depends on a setting, such as a file the config names.
     default_path : str or path-like
         The TOML file with the defaults.
     owner : str
@@ -295,7 +296,7 @@ def resolve(
     if config_path is not None:
         cfg = merge(cfg, load_toml(config_path))
     cfg = apply_overrides(cfg, overrides)
-    return validate(cfg, schema, owner)
+    return validate(cfg, schema(cfg) if callable(schema) else schema, owner)
 
 
 def flatten(cfg: Mapping[str, Any]) -> dict[str, Any]:

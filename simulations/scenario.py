@@ -55,7 +55,13 @@ class Scenario(ABC):
     ) -> dict[str, Any]:
         """Defaults, then the user's TOML file, then ``--set`` overrides, then ``--seed``."""
         overrides = list(overrides) + ([f"run.seed={seed}"] if seed is not None else [])
-        return resolve(self.schema, self.default_config, self.name, config_path, overrides)
+        return resolve(self.config_schema, self.default_config, self.name, config_path,
+                       overrides)  # fmt: skip
+
+    def config_schema(self, merged: dict[str, Any]) -> dict[str, Any]:
+        """The schema a merged, not yet validated config is checked against: :attr:`schema`,
+        unless a scenario's keys depend on a setting (a pathway file naming resources)."""
+        return self.schema
 
     def table_schemas(self, config: dict[str, Any]) -> dict[str, pa.Schema]:
         """The schemas of :attr:`tables` as a validated ``config`` writes them (by default

@@ -126,12 +126,14 @@ def run(
     horizon: float,
     attributes: Callable[[np.random.Generator], Mapping[str, object]] | None = None,
     peak_per_hour: float | None = None,
+    return_hours: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The event log of ``engine`` ("kernel" or "reference") on a pathway (or its raw TOML
     dict), from ``numpy.random.default_rng(seed)``, starting at :data:`START`.
 
     ``rate`` is arrivals per hour, or a scalar function of the minute bounded by
-    ``peak_per_hour``; ``attributes`` a per-patient sampler ``attributes(rng) -> dict``
+    ``peak_per_hour``; ``return_hours`` the 24 hourly shares readmissions return at;
+    ``attributes`` a per-patient sampler ``attributes(rng) -> dict``
     (default: the reference's acuity and age). The kernel gets Poisson arrivals
     (:func:`~scenarios.patients.arrivals.poisson_arrivals`), then the attributes, then its
     random state, all from the one ``rng``.
@@ -147,6 +149,7 @@ def run(
             start=START,
             attributes=attributes,
             peak_per_hour=peak_per_hour,
+            return_hours=return_hours,
         )
     if engine != "kernel":
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -160,6 +163,7 @@ def run(
         rng=rng,
         start=START,
         horizon_minutes=horizon,
+        return_hours=return_hours,
     )
 
 

@@ -254,3 +254,23 @@ def test_features_without_variation_are_left_out_of_the_models(table):
     frame = table.iloc[:5_000].assign(account=np.arange(5_000, dtype=float), constant=1.0)
     report = audit(frame, roles=ROLES, folds=3)
     assert report.learnability.set_index("label").loc["planted", "roc_auc"] > 0.9
+
+
+def test_nullable_label_and_zone_aware_times():
+    """A nullable boolean label (unknown rows are neither positives nor negatives) and a
+    zone-aware time column are audited as they are."""
+    from calibration.fidelity.metrics import numeric_values
+    from calibration.fidelity.targets import label_values
+
+    stamps = pd.Series(pd.date_range("2025-03-29", periods=4, freq="12h", tz="Europe/London"))
+    np.testing.assert_array_equal(
+        numeric_values(stamps), stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        .to_numpy().astype(np.int64).astype(float))  # fmt: skip
+    label = pd.array([True, False, None, False, False, None, False, False], dtype="boolean")
+    frame = pd.DataFrame({"y": label})
+    targets, models, _ = label_values(frame, "y", min_precision=0.5, min_positives=1)
+    (model,) = models
+    np.testing.assert_array_equal(targets[0].mask, [1, 0, 0, 0, 0, 0, 0, 0])
+    (_, positives, negatives), = model.evaluations
+    np.testing.assert_array_equal(negatives, [0, 1, 0, 1, 1, 0, 1, 1])
+    assert not (positives & negatives).any()

@@ -7,7 +7,13 @@ import tomllib
 import pytest
 from click.testing import CliRunner
 
-from scenarios.patients.config import _SERVICE_PARAMS, DEFAULT_CONFIG, SCHEMA, pathway_document
+from scenarios.patients.config import (
+    _SERVICE_PARAMS,
+    DEFAULT_CONFIG,
+    SCHEMA,
+    configured_pathway,
+    pathway_document,
+)
 from scenarios.patients.pathway import DEFAULT_PATHWAY, load_pathway
 from scenarios.patients.service import DISTRIBUTIONS
 from simulations.cli import cli
@@ -320,9 +326,29 @@ def test_cli_refuses_a_missing_pathway_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_what_if_keys_with_a_pathway_file_are_refused():
-    with pytest.raises(ConfigError, match=r"edit the file instead of setting capacity.ward_bed=9"):
-        resolve(f'run.pathway="{DEFAULT_PATHWAY}"', "capacity.ward_bed=9")
+def test_what_if_keys_come_from_ones_own_pathway(tmp_path):
+    """A pathway file of one's own gets what-if keys for its resources (and not the built-in
+    ED's), with its own values as defaults, and they change the pathway that runs."""
+    file = write_pathway(tmp_path, lambda t: t.replace("[resources.ward_bed]",
+                                                       "[resources.inpatient_bed]").replace(
+        'resource = "ward_bed"', 'resource = "inpatient_bed"'))  # fmt: skip
+    config = resolve(f'run.pathway="{file}"', "capacity.inpatient_bed=90")
+    assert "ward_bed" not in config["capacity"]
+    assert configured_pathway(config).resources["inpatient_bed"].capacity == 90
+    assert configured_pathway(resolve(f'run.pathway="{file}"')).resources[
+        "inpatient_bed"].capacity == load_pathway(DEFAULT_PATHWAY).resources["ward_bed"].capacity
+    with pytest.raises(ConfigError, match=r"capacity.*ward_bed.*inpatient_bed"):
+        resolve(f'run.pathway="{file}"', "capacity.ward_bed=90")
+
+
+def test_a_condition_typo_is_refused_when_the_config_is_resolved(tmp_path):
+    file = write_pathway(tmp_path, lambda t: t.replace('condition = "acuity <= 1"',
+                                                       'condition = "acuty <= 1"', 1))
+    with pytest.raises(ConfigError) as caught:
+        resolve(f'run.pathway="{file}"')
+    message = str(caught.value)
+    assert str(file) in message and "[transitions] #5 (triage -> resus)" in message
+    assert "did you mean 'acuity'" in message
 
 
 def test_a_pathway_file_of_ones_own_drives_the_run(tmp_path):

@@ -537,3 +537,165 @@ def test_no_readmission_when_readmission_30d_is_zero(engine):
     log = run(readmission_pathway(0.0), 16, engine=engine, rate=3.0, horizon=20 * DAY)
     assert len(log) > 1000
     assert log[READMISSION_OF].isna().all()
+
+
+# -- attributes drive outcomes (scenarios.patients.effects) -----------------------------------
+
+BY_ACUITY = [1, 2, 3, 4, 5]
+ADMIT_ODDS = [4.0, 2.0, 1.0, 0.5, 0.25]
+STAY_SCALE = [3.0, 2.0, 1.0, 0.5, 0.25]
+DEATH_SCALE = [4.0, 2.0, 1.0, 0.5, 0.0]
+READMIT_ODDS = [3.0, 2.0, 1.0, 0.5, 0.25]
+EFFECTS_HORIZON = 90 * DAY
+DEATH_PER_DAY, BASE_ADMIT, BASE_READMIT, WARD_ODDS, MEAN_DAYS = 0.4, 0.25, 0.1, 2.0, 5.0
+
+
+def effects_pathway() -> dict:
+    """Assessment (1 h), then a ward stay (1 day x the acuity's scale) with probability 0.25
+    at odds scaled by acuity, else home; deaths and returns by acuity (and outcome); no
+    queues (500 units)."""
+    tables = {"admit": ADMIT_ODDS, "stay": STAY_SCALE, "death": DEATH_SCALE,
+              "readmit": READMIT_ODDS}  # fmt: skip
+    return {
+        "pathway": {"name": "effects", "start": "assess", "attributes": ["acuity"],
+                    "terminal": ["home", "ward_home", "died"]},
+        "resources": {"desk": {"capacity": 500}, "bed": {"capacity": 500}},
+        "activities": {
+            "assess": {"resource": "desk", "service": {"distribution": "fixed", "value": 60}},
+            "ward": {"resource": "bed", "service_scale": "stay",
+                     "service": {"distribution": "fixed", "value": 1440}},
+        },
+        "transitions": [
+            {"source": "assess", "target": "ward", "probability": BASE_ADMIT, "odds_by": "admit"},
+            {"source": "assess", "target": "home", "probability": 1 - BASE_ADMIT},
+            {"source": "ward", "target": "ward_home", "probability": 1.0},
+        ],
+        "adverse_events": {
+            "death_per_day": DEATH_PER_DAY, "death_outcome": "died", "death_scale": "death",
+            "readmission_30d": BASE_READMIT, "readmission_odds": "readmit",
+            "readmission_odds_by_outcome": {"ward_home": WARD_ODDS},
+            "readmission_mean_days": MEAN_DAYS,
+        },
+        "tables": {name: {"acuity": BY_ACUITY, "values": values}
+                   for name, values in tables.items()},
+    }  # fmt: skip
+
+
+def odds(p: float, ratio: float) -> float:
+    return p * ratio / (1 - p + p * ratio)
+
+
+@pytest.fixture(scope="module")
+def effects(engine):
+    """The effects pathway over 90 days, 8 arrivals an hour, returns at the NHS hours."""
+    from scenarios.patients.arrivals import default_arrival_profile
+
+    hours = default_arrival_profile().hour_shares
+    log = run(effects_pathway(), 21, engine=engine, rate=8.0, horizon=EFFECTS_HORIZON,
+              attributes=Sampler(), return_hours=hours)  # fmt: skip
+    table = cases(log, ("home", "ward_home", "died"))
+    table["acuity"] = log.groupby(log["case:concept:name"].astype(int))["case:acuity"].first()
+    return log, table, hours
+
+
+def test_outcome_shares_follow_the_acuity_tables(effects):
+    """Per acuity, home / ward / died as the odds ratio on admission and the death-hazard
+    and stay multipliers give them (chi-square, one test per acuity)."""
+    _, table, _ = effects
+    first = table[table["of"] < 0]
+    for a, r, stay, death in zip(BY_ACUITY, ADMIT_ODDS, STAY_SCALE, DEATH_SCALE, strict=True):
+        h = DEATH_PER_DAY * death  # per day
+        q = odds(BASE_ADMIT, r)
+        alive_assess = math.exp(-h / 24)
+        p = {"home": alive_assess * (1 - q), "ward_home": alive_assess * q * math.exp(-h * stay)}
+        p["died"] = 1 - p["home"] - p["ward_home"]
+        got = first.loc[first["acuity"] == a, "outcome"].value_counts()
+        states = [s for s in ("home", "ward_home", "died") if p[s] > 0]
+        observed = np.array([got.get(s, 0) for s in states])
+        expected = observed.sum() * np.array([p[s] for s in states])
+        assert observed.sum() > 2000
+        assert stats.chisquare(observed, expected).pvalue > ALPHA / 5, (a, observed, expected)
+        if death == 0:
+            assert got.get("died", 0) == 0
+
+
+def test_ward_stay_is_scaled_by_acuity(effects):
+    log, table, _ = effects
+    rows = log[log["concept:name"] == "ward"]
+    at = pd.DataFrame({"case": rows["case:concept:name"].astype(int).to_numpy(),
+                       "life": rows["lifecycle:transition"].astype(str).to_numpy(),
+                       "t": minutes(rows)}).pivot(index="case", columns="life", values="t")
+    done = at.dropna(subset=["complete"])  # stays cut short by a death have no complete row
+    stay = (done["complete"] - done["start"]).to_numpy()
+    expected = 1440 * np.array(STAY_SCALE)[table["acuity"].loc[done.index].to_numpy() - 1]
+    assert len(done) > 1000
+    np.testing.assert_allclose(stay, expected, atol=SECOND)
+
+
+def test_readmission_odds_by_acuity_and_outcome(effects):
+    _, table, _ = effects
+    readmitted = set(table.loc[table["of"] >= 0, "of"])
+    early = table[table["outcome"].isin(["home", "ward_home"])
+                  & (table["end"] < EFFECTS_HORIZON - WINDOW)]  # fmt: skip
+    for (a, outcome), group in early.groupby(["acuity", "outcome"]):
+        ratio = READMIT_ODDS[a - 1] * (WARD_ODDS if outcome == "ward_home" else 1.0)
+        hits = int(group.index.isin(readmitted).sum())
+        assert binomial_ok(hits, len(group), odds(BASE_READMIT, ratio)), (a, outcome, hits)
+
+
+def test_returns_follow_the_delay_and_the_arrival_hours(effects):
+    """Returns come within 30 days, at the profile's hours (chi-square), after delays drawn
+    as :func:`~scenarios.patients.effects.return_time` draws them for the same discharges
+    (two-sample Kolmogorov-Smirnov), most within the first week."""
+    from scenarios.patients.effects import return_time
+
+    _, table, hours = effects
+    back = table[table["of"] >= 0]
+    ends = table.loc[back["of"], "end"].to_numpy()
+    delay = back["arrival"].to_numpy() - ends
+    assert len(back) > 1000
+    assert (delay > 0).all() and (delay < WINDOW + SECOND).all()
+    hour = ((back["arrival"].to_numpy() % DAY) // 60).astype(int)
+    counts = np.bincount(hour, minlength=24)
+    assert stats.chisquare(counts, counts.sum() * hours).pvalue > ALPHA, counts
+    rng = np.random.default_rng(5)
+    cum = np.cumsum(hours)
+    model = [return_time(t, 0.0, MEAN_DAYS, cum, np.zeros(0), *rng.random(3)) - t
+             for t in np.repeat(ends, 5)]  # fmt: skip
+    assert stats.ks_2samp(delay, model).pvalue > ALPHA
+    assert (delay < 7 * DAY).mean() > 0.6
+
+
+def test_engines_agree_on_the_default_ed_by_age_and_acuity():
+    """Kernel and reference on the default ED (60 days): outcome by age band and by acuity
+    are the same distribution (chi-square contingency per band). Patients who left without
+    being seen are left out: leaving comes in busy spells, so those counts are overdispersed
+    between runs (compared per run in test_patients_kernel)."""
+    from scenarios.patients.engine import sample_attributes
+    from scenarios.patients.reference import AttributeSampler
+
+    pathway = load_pathway(DEFAULT_PATHWAY)
+    per_engine = {}
+    for engine, seed in (("kernel", 31), ("reference", 32)):
+        log = run(pathway, seed, engine=engine, rate=150 / 24, horizon=60 * DAY)
+        seen = [t for t in pathway.terminal if t != pathway.patience.outcome]
+        terminal = log[log["concept:name"].isin(seen)]
+        per_engine[engine] = pd.DataFrame({
+            "outcome": terminal["concept:name"].astype(str).to_numpy(),
+            "age": pd.cut(terminal["case:age"], [0, 18, 65, 80, 200], right=False).astype(str)
+                     .to_numpy(),
+            "acuity": terminal["case:acuity"].to_numpy(),
+        })  # fmt: skip
+    assert AttributeSampler().acuity_shares is None and callable(sample_attributes)
+    both = pd.concat(per_engine, names=["engine"]).reset_index(level=0)
+    admitted = both["outcome"] == "discharged_from_ward"
+    for column in ("age", "acuity"):
+        table = pd.crosstab([both[column], both["engine"]], both["outcome"])
+        for value, sub in table.groupby(level=0):
+            sub = sub.loc[:, sub.sum() > 0]
+            if sub.shape[1] > 1 and sub.to_numpy().sum() > 200:
+                pvalue = stats.chi2_contingency(sub.to_numpy()).pvalue
+                assert pvalue > ALPHA / 10, (column, value, sub)
+    # and the effects are there: admission rises with age band
+    share = admitted.groupby(both["age"]).mean()
+    assert share["[0, 18)"] < share["[18, 65)"] < share["[65, 80)"], share

@@ -27,7 +27,7 @@ from scenarios.patients.compile import compile_pathway, evaluate_conditions
 from scenarios.patients.draws import sample_service
 from scenarios.patients.engine import sample_attributes, simulate_kernel
 from scenarios.patients.pathway import DEFAULT_PATHWAY, DETERIORATION, load_pathway
-from scenarios.patients.reference import ACUITY_SHARES
+from scenarios.patients.reference import ACUITY_BY_AGE, ACUITY_SHARES
 from simulations.bits import new_bits
 from simulations.errors import ConfigError
 
@@ -73,8 +73,13 @@ def test_sample_attributes_follow_the_reference_sampler_shares():
     drawn = sample_attributes(n, np.random.default_rng(4))
     assert set(drawn) == {"acuity", "age"}
     assert all(values.shape == (n,) and values.dtype == np.int64 for values in drawn.values())
-    counts = np.bincount(drawn["acuity"], minlength=6)[1:]
-    assert counts.sum() == n
+    edges = [edge for edge, _ in ACUITY_BY_AGE] + [200]
+    for (low, shares), high in zip(ACUITY_BY_AGE, edges[1:], strict=True):  # acuity by age
+        band = drawn["acuity"][(drawn["age"] >= low) & (drawn["age"] < high)]
+        counts = np.bincount(band, minlength=6)[1:]
+        assert stats.chisquare(counts, len(band) * np.array(shares)).pvalue > ALPHA
+    fixed = sample_attributes(n, np.random.default_rng(5), acuity_shares=ACUITY_SHARES)
+    counts = np.bincount(fixed["acuity"], minlength=6)[1:]
     assert stats.chisquare(counts, n * np.array(ACUITY_SHARES)).pvalue > ALPHA
     ages = np.bincount(drawn["age"], minlength=96)
     assert len(ages) == 96 and drawn["age"].min() == 0

@@ -19,7 +19,12 @@ from patients_support import (
 )
 
 from scenarios.patients.pathway import load_pathway
-from scenarios.patients.reference import ACUITY_SHARES, AttributeSampler, simulate
+from scenarios.patients.reference import (
+    ACUITY_BY_AGE,
+    ACUITY_SHARES,
+    AttributeSampler,
+    simulate,
+)
 from simulations.errors import ConfigError
 
 
@@ -82,6 +87,13 @@ def test_default_sampler_draws_acuity_and_age():
     age = np.array([d["age"] for d in drawn])
     assert set(acuity) == {1, 2, 3, 4, 5}
     assert age.min() == 0 and age.max() == 95
-    counts = np.bincount(acuity, minlength=6)[1:]
+    edges = [edge for edge, _ in ACUITY_BY_AGE] + [200]
+    for (low, shares), high in zip(ACUITY_BY_AGE, edges[1:], strict=True):  # acuity by age
+        band = acuity[(age >= low) & (age < high)]
+        counts = np.bincount(band, minlength=6)[1:]
+        for count, share in zip(counts, shares, strict=True):
+            assert binomial_ok(int(count), len(band), share), (low, counts, shares)
+    fixed = [AttributeSampler(ACUITY_SHARES)(rng) for _ in range(20_000)]  # whatever the age
+    counts = np.bincount([d["acuity"] for d in fixed], minlength=6)[1:]
     for count, share in zip(counts, ACUITY_SHARES, strict=True):
-        assert binomial_ok(int(count), len(drawn), share), (counts, ACUITY_SHARES)
+        assert binomial_ok(int(count), len(fixed), share), (counts, ACUITY_SHARES)

@@ -36,9 +36,11 @@ _DECIMALS = 14  # SDMetrics rounds to float precision minus one digit before its
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
-    """float64 values of a numeric, boolean or datetime column (datetimes as nanoseconds
-    since the epoch), NaN where missing."""
+    """float64 values of a numeric, boolean or datetime column (datetimes, naive or
+    zone-aware, as nanoseconds since the epoch), NaN where missing."""
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if getattr(series.dtype, "tz", None) is not None:  # zone-aware: instants in UTC
+            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         values = series.astype("datetime64[ns]")
         out = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
         out[values.isna().to_numpy()] = np.nan

@@ -55,11 +55,12 @@ def label_values(frame: pd.DataFrame, label: str, min_precision: float, min_posi
         return False
 
     if column_kind(series) == "boolean":
+        known = series.notna().to_numpy()  # a nullable label: unknown rows are not negatives
         for value in (True, False):
-            mask = series.to_numpy(dtype=bool) == value
+            mask = known & (series.to_numpy(dtype=bool, na_value=not value) == value)
             if rare(str(value), mask):
                 targets.append(Target(label, str(value), mask))
-                models.append(Model(label, mask, [(str(value), mask, ~mask)]))
+                models.append(Model(label, mask, [(str(value), mask, known & ~mask)]))
             elif targets:  # the common side of an audited boolean goes without saying
                 left_out.pop()
         return targets, models, left_out

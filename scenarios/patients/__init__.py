@@ -25,11 +25,17 @@ from scenarios.patients.arrivals import (
     default_arrival_profile,
     poisson_arrivals,
 )
-from scenarios.patients.config import DEFAULT_CONFIG, SCHEMA, configured_pathway
-from scenarios.patients.engine import sample_attributes, simulate_kernel
+from scenarios.patients.config import (
+    DEFAULT_CONFIG,
+    SCHEMA,
+    config_schema,
+    configured_pathway,
+)
+from scenarios.patients.effects import day_offsets
+from scenarios.patients.engine import simulate_kernel
 from scenarios.patients.eventlog import close_open, vocabulary
 from scenarios.patients.metrics import department_metrics
-from scenarios.patients.reference import AttributeSampler, simulate
+from scenarios.patients.reference import acuity_for_age, simulate
 from scenarios.patients.summaries import case_table, resource_table
 from scenarios.patients.warmup import drop_warmup
 from simulations.columns import text_field
@@ -74,25 +80,24 @@ TABLES = tables()
 
 class _Catchment:
     """Draws patients from a synthesised resident population: age and sex from the census
-    catchment, acuity as each engine's own sampler draws it."""
+    catchment, acuity by age band (:func:`~scenarios.patients.reference.acuity_for_age`)."""
 
     def __init__(self, config: dict, rng: np.random.Generator) -> None:
         table = read_marginal(_MARGINALS[config["population"]["marginals"]])
         people = synthesise([table], config["population"]["catchment"], rng=rng).population
         self.age = people["age"].astype(str).str.rstrip("+").astype(int).to_numpy()
         self.sex = people["sex"].astype(str).to_numpy()
-        self.sampler = AttributeSampler()
 
     def draw_many(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Attributes of ``n`` patients at once (the kernel engine's columnar input)."""
         k = rng.integers(len(self.age), size=n)
         return {"age": self.age[k], "sex": self.sex[k],
-                "acuity": sample_attributes(n, rng)["acuity"]}  # fmt: skip
+                "acuity": acuity_for_age(self.age[k], rng.random(n))}  # fmt: skip
 
     def __call__(self, rng: np.random.Generator) -> dict[str, object]:
         k = int(rng.integers(len(self.age)))
-        return {"age": int(self.age[k]), "sex": str(self.sex[k]),
-                "acuity": self.sampler(rng)["acuity"]}  # fmt: skip
+        acuity = acuity_for_age(self.age[k : k + 1], np.array([rng.random()]))
+        return {"age": int(self.age[k]), "sex": str(self.sex[k]), "acuity": int(acuity[0])}
 
 
 class PatientsScenario(Scenario):
@@ -117,7 +122,10 @@ class PatientsScenario(Scenario):
         "events": TableRoles(entities=("case:concept:name",), time="time:timestamp",
                              event_type="concept:name", identifiers=("case:readmission_of",),
                              references=("case:hospital",)),
+        # length_of_stay_minutes runs to the outcome (a ward stay, a death, leaving): it is
+        # known only with the outcome, so it describes the label and is never a feature.
         "patients": TableRoles(labels=("outcome", "deteriorated", "readmitted_within_30d"),
+                               label_details=("length_of_stay_minutes",),
                                entities=("case_id",), time="arrival",
                                identifiers=("readmission_of",), references=("hospital",)),
         "resources": TableRoles(entities=("resource",), references=("hospital",)),
@@ -129,6 +137,11 @@ class PatientsScenario(Scenario):
         from scenarios.patients.report import overview_figure
 
         return overview_figure(dataset)
+
+    def config_schema(self, merged: dict[str, Any]) -> dict[str, Any]:
+        """What-if keys generated from the pathway file the config names (see
+        :func:`scenarios.patients.config.config_schema`)."""
+        return config_schema(merged)
 
     def resolve_config(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """:meth:`Scenario.resolve_config`, then load the pathway it names, so that a bad
@@ -182,17 +195,20 @@ class PatientsScenario(Scenario):
         rng = stream(run["seed"], shard, "behaviour")
         horizon, peak = run["days"] * 1440.0 + warmup, float(table.max())
         clock = LocalClock.of(start.date(), run.get("timezone", _ZONE), horizon)
+        hours = default_arrival_profile().hour_shares  # the hours readmissions return at
+        offsets = day_offsets(clock.local_minutes, int(horizon // 1440) + 32)  # summer time
         if engine == "kernel":
             arrivals = poisson_arrivals(rate, horizon, rng, peak_per_hour=peak)
             events = simulate_kernel(
                 pathway, arrival_times_minutes=arrivals, rng=rng, start=start,
                 attributes=catchment.draw_many(len(arrivals), rng), horizon_minutes=horizon,
+                return_hours=hours, local_offsets=offsets,
             )  # fmt: skip
         else:
             events = simulate(
                 pathway, arrivals_per_hour=lambda m: float(rate(np.asarray(m))),
                 horizon_minutes=horizon, rng=rng, start=start, attributes=catchment,
-                peak_per_hour=peak,
+                peak_per_hour=peak, return_hours=hours, local_offsets=offsets,
             )  # fmt: skip
         resources = resource_table(events, pathway, pd.Timestamp(start), horizon, warmup)
         events = drop_warmup(events, pd.Timestamp(start), warmup)

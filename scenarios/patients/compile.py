@@ -32,11 +32,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from rules.expressions import parse
+from scenarios.patients.effects import evaluate_tables
 from scenarios.patients.pathway import DETERIORATION, Pathway, mean_minutes
 from scenarios.patients.service import ServiceTime
 from simulations.errors import ConfigError
 
-__all__ = ["Compiled", "DIST_CODES", "Tables", "compile_pathway", "evaluate_conditions"]
+__all__ = [
+    "Compiled", "DIST_CODES", "Tables", "compile_pathway", "evaluate_conditions",
+    "patient_factors",
+]
 
 #: Numeric code of each service-time distribution.
 DIST_CODES = {"exponential": 0, "lognormal": 1, "gamma": 2, "fixed": 3, "triangular": 4}
@@ -47,7 +51,8 @@ Tables = namedtuple(
     "res_capacity res_duty "
     "cond_ptr cond_target prob_ptr prob_cum prob_target patience_dist patience_params "
     "patience_code death_mean death_code deterioration_mean death_mean_after deterioration_code "
-    "readmission discharge unit_base",
+    "readmission discharge unit_base "
+    "act_scale act_odds act_odds_k prob_p death_row readmit_row readmit_odds return_mean_days",
 )
 """Numeric pathway tables (all numpy arrays or scalars; shapes with A activities, R
 resources):
@@ -71,6 +76,14 @@ followed by a readmission; ``discharge`` bool[A+T]: which codes are discharges (
 states other than death and leaving without being seen). ``unit_base`` int64[R]: unit ``u``
 of resource ``r`` is entry ``unit_base[r] + u`` of the log's unit vocabulary
 (:func:`scenarios.patients.eventlog.vocabulary`).
+
+Attribute effects (:mod:`scenarios.patients.effects`) index rows of the per-patient factor
+matrix (:func:`patient_factors`, a row per :attr:`Compiled.table_names`, -1 for none):
+``act_scale`` int64[A] (service multiplier), ``act_odds`` int64[A] (odds ratio on the
+probabilistic row ``act_odds_k[a]``), ``prob_p`` float64[P] (each probabilistic row's own
+probability), ``death_row`` int (death-hazard multiplier), ``readmit_row`` int (odds ratio
+on ``readmission``), ``readmit_odds`` float64[A+T] (odds ratio by terminal code),
+``return_mean_days`` float (days; 0 for a uniform delay).
 """
 
 
@@ -86,6 +99,8 @@ class Compiled:
         and attribute rows of the attribute matrix.
     conditions : tuple of str
         Condition expressions, one per column of :func:`evaluate_conditions`' matrix.
+    table_names : tuple of str
+        The ``[tables]`` used, one per row of :func:`patient_factors`' matrix.
     """
 
     tables: Tables
@@ -94,6 +109,7 @@ class Compiled:
     resources: tuple[str, ...]
     attributes: tuple[str, ...]
     conditions: tuple[str, ...]
+    table_names: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -147,13 +163,22 @@ def compile_pathway(pathway: Pathway) -> Compiled:
     for i, name in enumerate(acts):
         for target in pathway.activities[name].hold_until:
             act_release[i, code[target]] = True
+    used = [a.service_scale for a in pathway.activities.values()]
+    used += [t.odds_by for t in pathway.transitions]
+    used += [pathway.adverse_events.death_scale, pathway.adverse_events.readmission_odds]
+    table_names = tuple(dict.fromkeys(u for u in used if u is not None))
+    row = {name: j for j, name in enumerate(table_names)}
+    act_scale = np.full(n_act, -1, np.int64)
+    act_odds, act_odds_k = np.full(n_act, -1, np.int64), np.full(n_act, -1, np.int64)
     cond_ptr, prob_ptr = [0], [0]
-    cond_target, conditions, prob_cum, prob_target = [], [], [], []
+    cond_target, conditions, prob_cum, prob_target, prob_p = [], [], [], [], []
     for i, name in enumerate(acts):
         act = pathway.activities[name]
         if act.resource is not None:
             act_resource[i] = res_names.index(act.resource)
         act_dist[i], act_params[i] = _service(act.service)
+        if act.service_scale is not None:
+            act_scale[i] = row[act.service_scale]
         if act.priority_by is not None:
             act_prio[i] = attrs.index(act.priority_by)
         out = pathway.outgoing(name)
@@ -162,6 +187,10 @@ def compile_pathway(pathway: Pathway) -> Compiled:
                 cond_target.append(code[t.target])
                 conditions.append(t.condition)
         probs = [t for t in out if t.probability is not None and t.probability > 0]
+        for k, t in enumerate(probs):
+            if t.odds_by is not None:
+                act_odds[i], act_odds_k[i] = row[t.odds_by], len(prob_target) + k
+        prob_p.extend(t.probability for t in probs)
         prob_cum.extend(np.cumsum([t.probability for t in probs]).tolist())
         prob_target.extend(code[t.target] for t in probs)
         cond_ptr.append(len(cond_target))
@@ -171,6 +200,9 @@ def compile_pathway(pathway: Pathway) -> Compiled:
     p_dist, p_params = _service(patience.time) if patience else (-1, np.zeros(3))
     adverse = pathway.adverse_events
     discharge = np.zeros(n_act + len(terminal), np.bool_)
+    readmit_odds = np.ones(n_act + len(terminal))
+    for state, ratio in adverse.readmission_odds_by_outcome:
+        readmit_odds[code[state]] = ratio
     for state in terminal:
         leaving = patience.outcome if patience else None
         discharge[code[state]] = state not in (adverse.death_outcome, leaving)
@@ -201,8 +233,22 @@ def compile_pathway(pathway: Pathway) -> Compiled:
         adverse.readmission_30d,
         discharge,
         np.cumsum(res_capacity) - res_capacity - 1,
+        act_scale,
+        act_odds,
+        act_odds_k,
+        np.array(prob_p, np.float64),
+        row.get(adverse.death_scale, -1),
+        row.get(adverse.readmission_odds, -1),
+        readmit_odds,
+        adverse.readmission_mean_days,
     )
-    return Compiled(tables, acts, terminal, res_names, attrs, tuple(conditions))
+    return Compiled(tables, acts, terminal, res_names, attrs, tuple(conditions), table_names)
+
+
+def patient_factors(compiled: Compiled, pathway: Pathway,
+                    attributes: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """float64[max(T, 1), n]: row ``j`` is table ``compiled.tables[j]`` for each patient."""
+    return evaluate_tables(pathway.tables, compiled.table_names, attributes, n)
 
 
 def evaluate_conditions(compiled: Compiled, attributes: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -4,10 +4,10 @@ Two kinds of keys:
 
 * hand-written ones (``run.*``, ``arrivals.*``, ``population.*``) with their defaults in
   ``default.toml``;
-* what-if keys generated from the default pathway (``ed_pathway.toml``), which is the single
-  source of their defaults (each generated :class:`~simulations.params.Param` carries its
-  pathway value as ``default``, so ``synthsim describe patients`` shows it and no value is
-  typed twice):
+* what-if keys generated from the pathway the config names (``run.pathway``; by default the
+  built-in ``ed_pathway.toml``), which is the single source of their defaults (each
+  generated :class:`~simulations.params.Param` carries its pathway value as ``default``, so
+  ``synthsim describe patients`` shows it and no value is typed twice):
 
   ``capacity.<resource>``
       servers at peak (int >= 1); a shift's on-duty number scales with it.
@@ -22,7 +22,8 @@ Two kinds of keys:
   ``patience.<parameter>``
       the patience distribution's parameters (minutes), the same way.
   ``adverse_events.<rate>``
-      hazards per patient-day in [0, 1440] and ``readmission_30d``, a probability.
+      hazards per patient-day in [0, 1440] and ``readmission_30d``, a base probability (the
+      pathway's odds ratios by patient apply on top).
 
 :func:`pathway_document` writes a validated config into the pathway document that
 :func:`~scenarios.patients.pathway.load_pathway` reads.
@@ -30,6 +31,7 @@ Two kinds of keys:
 
 from __future__ import annotations
 
+import copy
 import math
 import tomllib
 from collections.abc import Callable, Mapping
@@ -37,11 +39,11 @@ from pathlib import Path
 
 from scenarios.patients.pathway import DEFAULT_PATHWAY, Pathway, load_pathway
 from scenarios.patients.service import ServiceTime, parse_service
-from simulations.config import flatten
 from simulations.errors import ConfigError
 from simulations.params import Interval, Options, Param, Section
 
-__all__ = ["ATTRIBUTES", "DEFAULT_CONFIG", "SCHEMA", "configured_pathway", "pathway_document"]
+__all__ = ["ATTRIBUTES", "DEFAULT_CONFIG", "SCHEMA", "config_schema", "configured_pathway",
+           "pathway_document", "schema_for"]
 
 #: Patient attributes the scenario provides to a pathway's conditions and priorities.
 ATTRIBUTES = ("age", "acuity")
@@ -73,7 +75,9 @@ _ADVERSE = {
                       "per patient-day"),
     "death_per_day_after_deterioration": ("in-hospital death hazard once deteriorated", _RATE,
                                           "per patient-day"),
-    "readmission_30d": ("chance a discharged patient returns within 30 days", _PROBABILITY,
+    "readmission_30d": ("base chance a discharged patient returns within 30 days, before "
+                        "the pathway's odds ratios by age, acuity and outcome "
+                        "(readmission_odds, readmission_odds_by_outcome)", _PROBABILITY,
                         "probability"),
 }  # fmt: skip
 
@@ -196,14 +200,31 @@ SCHEMA = {
 }  # fmt: skip
 
 
-def pathway_document(config: Mapping) -> dict:
-    """The default pathway as a TOML document with a validated config's what-if keys applied.
+def schema_for(pathway: Pathway) -> dict:
+    """The scenario's schema with what-if keys generated from ``pathway`` (:data:`SCHEMA` is
+    this for the built-in emergency department)."""
+    return {**{k: v for k, v in SCHEMA.items() if k not in _WHAT_IF}, **_what_if_schema(pathway)}
+
+
+def config_schema(merged: Mapping) -> dict:
+    """The schema of a merged config: what-if keys from the pathway file it names (checked
+    here, so errors name the file), else :data:`SCHEMA`."""
+    file = merged.get("run", {}).get("pathway", "")
+    if isinstance(file, str) and file:
+        return schema_for(load_pathway(file))
+    return SCHEMA
+
+
+def pathway_document(config: Mapping, document: Mapping | None = None) -> dict:
+    """A pathway document (by default the built-in one) with a validated config's what-if
+    keys applied.
 
     A shift's on-duty number is scaled with the resource's capacity (rounded, at least 0),
     so ``--set capacity.ed_doctor=12`` means 50% more doctors at every hour. Sections the
     config lacks keep the pathway's values.
     """
-    document = tomllib.loads(DEFAULT_PATHWAY.read_text())
+    document = copy.deepcopy(dict(document)) if document is not None \
+        else tomllib.loads(DEFAULT_PATHWAY.read_text())  # fmt: skip
     for name, capacity in config.get("capacity", {}).items():
         resource = document["resources"][name]
         scale = capacity / resource["capacity"]
@@ -218,7 +239,7 @@ def pathway_document(config: Mapping) -> dict:
             branches[source, target]["probability"] = probability
     for name, params in config.get("service", {}).items():
         document["activities"][name]["service"].update(params)
-    if "patience" in config:
+    if "patience" in config and "patience" in document:
         document["patience"].update(config["patience"])
     document.setdefault("adverse_events", {}).update(config.get("adverse_events", {}))
     return document
@@ -228,29 +249,21 @@ _WHAT_IF = ("capacity", "probability", "service", "patience", "adverse_events")
 
 
 def configured_pathway(config: Mapping) -> Pathway:
-    """The pathway a validated config asks for: the built-in ED with its what-if keys applied,
-    or the file ``run.pathway``.
+    """The pathway a validated config asks for: the file ``run.pathway`` (by default the
+    built-in ED) with the config's what-if keys applied.
 
     Raises
     ------
     simulations.errors.ConfigError
         If the pathway file is missing or invalid (the message names file, section and item),
-        declares attributes the scenario does not provide (:data:`ATTRIBUTES`), or comes with
-        what-if keys changed from their defaults (they describe the built-in ED; edit the
-        file instead).
+        or declares attributes the scenario does not provide (:data:`ATTRIBUTES`).
     """
     file = config["run"].get("pathway", "")
     if not file:
-        return load_pathway(pathway_document(config))
-    defaults = flatten({k: v for k, v in _DEFAULTS.items() if k in _WHAT_IF})
-    given = flatten({k: v for k, v in config.items() if k in _WHAT_IF})
-    changed = [f"{key}={value!r}" for key, value in given.items() if defaults.get(key) != value]
-    if changed:
-        raise ConfigError(
-            f"The what-if keys describe the built-in emergency department, not the pathway "
-            f"file {file!r}; edit the file instead of setting {', '.join(changed)}."
-        )
-    pathway = load_pathway(file)
+        return load_pathway(pathway_document(config), label=str(DEFAULT_PATHWAY))
+    load_pathway(file)  # the file as written: its own errors name it
+    document = tomllib.loads(Path(file).read_text())
+    pathway = load_pathway(pathway_document(config, document), label=file)
     unknown = [a for a in pathway.attributes if a not in ATTRIBUTES]
     if unknown:
         raise ConfigError(
@@ -258,11 +271,3 @@ def configured_pathway(config: Mapping) -> Pathway:
             f"the patients scenario does not provide; it provides {', '.join(ATTRIBUTES)}."
         )
     return pathway
-
-
-def _defaults(schema: Mapping) -> dict:
-    return {key: _defaults(spec) if isinstance(spec, Mapping) else spec.default
-            for key, spec in schema.items()}  # fmt: skip
-
-
-_DEFAULTS = _defaults({k: v for k, v in SCHEMA.items() if k in _WHAT_IF})

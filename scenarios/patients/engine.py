@@ -15,11 +15,11 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from scenarios.patients.compile import compile_pathway, evaluate_conditions
+from scenarios.patients.compile import compile_pathway, evaluate_conditions, patient_factors
 from scenarios.patients.eventlog import log_frame, vocabulary
 from scenarios.patients.kernels import C_CASES, C_OUT, C_OVERFLOW, run
 from scenarios.patients.pathway import Pathway
-from scenarios.patients.reference import ACUITY_SHARES
+from scenarios.patients.reference import acuity_for_age
 from scenarios.patients.state import buffers
 from simulations.bits import new_bits
 from simulations.errors import ConfigError
@@ -30,13 +30,20 @@ _QUEUE_SLOTS = 4096  # waiting places per resource at first; doubled when a queu
 
 
 def sample_attributes(
-    n: int, rng: np.random.Generator, acuity_shares=ACUITY_SHARES, age_low=0, age_high=95
+    n: int, rng: np.random.Generator, acuity_shares=None, age_low=0, age_high=95
 ) -> dict[str, np.ndarray]:
     """``acuity`` and ``age`` of ``n`` patients, distributed as the reference's
-    :class:`~scenarios.patients.reference.AttributeSampler` (int64 arrays of shape (n,))."""
-    cum = np.cumsum(acuity_shares)
-    acuity = np.minimum(np.searchsorted(cum, rng.random(n), side="right") + 1, len(cum))
-    return {"acuity": acuity.astype(np.int64), "age": rng.integers(age_low, age_high + 1, n)}
+    :class:`~scenarios.patients.reference.AttributeSampler` (int64 arrays of shape (n,)):
+    acuity by age band (:data:`~scenarios.patients.reference.ACUITY_BY_AGE`) unless
+    ``acuity_shares`` fixes it for every age."""
+    u = rng.random(n)
+    age = rng.integers(age_low, age_high + 1, n)
+    if acuity_shares is not None:
+        cum = np.cumsum(acuity_shares)
+        acuity = np.minimum(np.searchsorted(cum, u, side="right") + 1, len(cum))
+    else:
+        acuity = acuity_for_age(age, u)
+    return {"acuity": acuity.astype(np.int64), "age": age}
 
 
 def _rows_per_case(pathway: Pathway) -> int:
@@ -69,6 +76,8 @@ def simulate_kernel(
     rng: np.random.Generator,
     start: datetime,
     horizon_minutes: float,
+    return_hours: np.ndarray | None = None,
+    local_offsets: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Simulate ``pathway`` with the Numba kernel and return the reference's event log.
 
@@ -87,6 +96,14 @@ def simulate_kernel(
         Real time of minute 0; also sets the hour of day for shifts.
     horizon_minutes : float
         End of the arrival window; readmissions due at or after it are not simulated.
+    return_hours : numpy.ndarray of float, shape (24,), optional
+        Shares of arrivals by hour of day; readmissions return at these hours when the
+        pathway sets ``readmission_mean_days`` (:mod:`scenarios.patients.effects`; uniform
+        hours when None).
+    local_offsets : numpy.ndarray of float, shape (D,), optional
+        Minutes the wall clock runs ahead of the simulation clock on each day
+        (:func:`~scenarios.patients.effects.day_offsets`), so that returns keep to local hours
+        across summer time; None: the simulation clock's hours.
 
     Returns
     -------
@@ -111,14 +128,21 @@ def simulate_kernel(
     attrs = np.zeros((len(compiled.attributes), n))
     for row, name in enumerate(compiled.attributes):
         attrs[row] = attributes[name]
+    fac = patient_factors(compiled, pathway, attributes, n)
+    hours = np.ones(24) if return_hours is None else np.asarray(return_hours, np.float64)
+    if hours.shape != (24,) or not (hours >= 0).all() or hours.sum() <= 0:
+        raise ConfigError(f"return_hours must be 24 shares >= 0 with a positive sum; got "
+                          f"{return_hours!r}.")
+    hour_cum = np.cumsum(hours)
+    offsets = np.zeros(0) if local_offsets is None else np.asarray(local_offsets, np.float64)
     start_minute = start.hour * 60 + start.minute + start.second / 60
     bits0, slots = new_bits(rng), _case_slots(n, tab.readmission)
     queue_slots = min(slots, _QUEUE_SLOTS)
     while True:
         rows = _rows_per_case(pathway) * slots + 64
         state = buffers(tab.res_capacity, slots, queue_slots, rows, bits0.copy())
-        run(tuple(tab), attrs, cond, float(start_minute), float(horizon_minutes), tuple(state),
-            arrivals)  # fmt: skip
+        run(tuple(tab), attrs, cond, fac, hour_cum, offsets, float(start_minute),
+            float(horizon_minutes), tuple(state), arrivals)  # fmt: skip
         if not state.cnt[C_OVERFLOW]:
             break
         slots, queue_slots = 2 * slots, min(2 * queue_slots, 2 * slots)

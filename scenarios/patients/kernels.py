@@ -3,7 +3,8 @@
 The behaviour is that of :mod:`scenarios.patients.reference` (read its docstring): priority
 queues per resource, lowest free unit first, shifts that take free units off duty (highest
 first, ahead of every patient, never pre-empting), patience (leaving without being seen),
-deterioration, death, readmission, and routing by conditions then probabilities. Times are
+deterioration, death, readmission, routing by conditions then probabilities, and the
+attribute effects of :mod:`scenarios.patients.effects` (per-patient factors ``fac``). Times are
 float64 minutes inside the kernel; output times are int64 seconds (rounded).
 
 State
@@ -47,7 +48,7 @@ import numba as nb
 import numpy as np
 
 from scenarios.patients.draws import exponential, sample_service
-from scenarios.patients.pathway import MINUTES_PER_DAY, READMISSION_DAYS
+from scenarios.patients.effects import return_time, with_odds
 from scenarios.patients.queues import (
     agenda_remove,
     agenda_set,
@@ -66,7 +67,6 @@ P_PENDING, P_WAITING, P_SERVICE, P_DONE = range(4)
 C_OUT, C_SEQ, C_ACTIVE, C_CASES, C_OVERFLOW, C_DIRTY = range(6)
 SCHEDULE, START, COMPLETE = range(3)
 ESCALATED = -1e300  # queue priority of a deteriorated patient: ahead of every other
-READMISSION_MINUTES = READMISSION_DAYS * MINUTES_PER_DAY
 
 # -- output rows, clocks -----------------------------------------------------------------
 @nb.njit(cache=True)
@@ -160,7 +160,10 @@ def _start(s, i, t, unit):
     if s.held[i] >= 0 and s.act_release[s.held_act[i], a]:
         _unhold(s, i)
     _emit(s, i, a, START, t, _unit_index(s, a, unit))
-    _clock(s, i, CLOCK_STEP, t + sample_service(s.act_dist[a], s.act_params[a], s.bits))
+    service = sample_service(s.act_dist[a], s.act_params[a], s.bits)
+    if s.act_scale[a] >= 0:
+        service *= s.fac[s.act_scale[a], s.root[i]]
+    _clock(s, i, CLOCK_STEP, t + service)
 
 
 @nb.njit(cache=True)
@@ -250,11 +253,32 @@ def _route(s, root, a):
     lo, hi = s.prob_ptr[a], s.prob_ptr[a + 1]
     if hi - lo == 1:
         return s.prob_target[lo]
+    if s.act_odds[a] >= 0:  # one branch's odds scaled by the patient's table value
+        k = s.act_odds_k[a]
+        p = s.prob_p[k]
+        q = with_odds(p, s.fac[s.act_odds[a], root])
+        rest = (1.0 - q) / (1.0 - p) if p < 1.0 else 0.0
+        u = uniform(s.bits)
+        acc = 0.0
+        for j in range(lo, hi):
+            acc += q if j == k else s.prob_p[j] * rest
+            if u < acc:
+                return s.prob_target[j]
+        return s.prob_target[hi - 1]
     u = uniform(s.bits) * s.prob_cum[hi - 1]
     k = lo
     while k < hi - 1 and s.prob_cum[k] <= u:
         k += 1
     return s.prob_target[k]
+
+
+@nb.njit(cache=True)
+def _death_mean(s, i, mean):
+    """``mean`` minutes to death divided by case ``i``'s hazard multiplier (if any)."""
+    if s.death_row < 0:
+        return mean
+    m = s.fac[s.death_row, s.root[i]]
+    return mean / m if m > 0.0 else math.inf
 
 
 @nb.njit(cache=True)
@@ -264,7 +288,7 @@ def _arrive(s, i, t):
     if s.patience_dist >= 0:
         s.patience[i] = sample_service(s.patience_dist, s.patience_params, s.bits)
     s.clock_t[i, CLOCK_STEP] = math.inf
-    _set_clock(s, i, CLOCK_DEATH, t + exponential(s.death_mean, s.bits))
+    _set_clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean), s.bits))
     _set_clock(s, i, CLOCK_DETERIORATION, t + exponential(s.deterioration_mean, s.bits))
     _visit(s, i, s.start, t)  # files the case in the agenda
 
@@ -277,8 +301,18 @@ def _finish(s, i, code, t):
     _emit(s, i, code, COMPLETE, t, -1)
     agenda_remove(s, i)
     s.cnt[C_ACTIVE] -= 1
-    if s.readmission > 0.0 and s.discharge[code] and uniform(s.bits) < s.readmission:
-        back = t + READMISSION_MINUTES * uniform(s.bits)
+    if s.readmission <= 0.0 or not s.discharge[code]:
+        return
+    ratio = s.readmit_odds[code]
+    if s.readmit_row >= 0:
+        ratio *= s.fac[s.readmit_row, s.root[i]]
+    if uniform(s.bits) < with_odds(s.readmission, ratio):
+        if s.return_mean_days > 0.0:
+            u1, u2, u3 = uniform(s.bits), uniform(s.bits), uniform(s.bits)
+        else:
+            u1, u2, u3 = uniform(s.bits), 0.0, 0.0
+        back = return_time(t, s.start_minute, s.return_mean_days, s.hour_cum, s.offsets,
+                           u1, u2, u3)
         if back < s.horizon:
             j = s.cnt[C_CASES]
             if j == s.phase.shape[0]:
@@ -299,7 +333,7 @@ def _deteriorate(s, i, t):
     if s.phase[i] == P_WAITING:
         queue_reprioritise(s, s.act_resource[s.act[i]], i, ESCALATED, s.cnt[C_SEQ])
         s.cnt[C_SEQ] += 1
-    _clock(s, i, CLOCK_DEATH, t + exponential(s.death_mean_after, s.bits))
+    _clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean_after), s.bits))
 
 
 @nb.njit(cache=True)
@@ -372,16 +406,19 @@ def _loop(s, arrivals):
 
 
 @nb.njit(cache=True)
-def run(tab, attrs, cond, start_minute, horizon, buffers, arrivals):
+def run(tab, attrs, cond, fac, hour_cum, offsets, start_minute, horizon, buffers, arrivals):
     """Simulate every case of ``arrivals`` (sorted minutes) and their readmissions until all
     reach a terminal state.
 
     ``tab`` is the pathway's :class:`~scenarios.patients.compile.Tables` as a plain tuple,
     ``attrs`` float64[n_attributes, n], ``cond`` bool[n, C] (see
-    :func:`~scenarios.patients.compile.evaluate_conditions`), ``start_minute`` the minute
+    :func:`~scenarios.patients.compile.evaluate_conditions`), ``fac`` float64[T, n],
+    ``hour_cum`` float64[24] and ``offsets`` float64[D] (attribute effects and return hours,
+    see :mod:`scenarios.patients.state`), ``start_minute`` the minute
     of the day of minute 0, ``horizon`` the end of arrivals (minutes), ``buffers`` fresh
     :class:`~scenarios.patients.state.Buffers` as a plain tuple. Returns nothing: rows are
     the first ``cnt[C_OUT]`` entries of the ``out_*`` arrays, cases ``0..cnt[C_CASES]-1``;
     ``cnt[C_OVERFLOW]`` is 1 if a buffer filled up (the run is then incomplete).
     """
-    _loop(Sim(*tab, attrs, cond, start_minute, horizon, *buffers), arrivals)
+    _loop(Sim(*tab, attrs, cond, fac, hour_cum, offsets, start_minute, horizon, *buffers),
+          arrivals)

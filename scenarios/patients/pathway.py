@@ -11,7 +11,11 @@ A pathway file is TOML with these sections (every duration in minutes, every hou
     [[transitions]]   source, target, and exactly one of probability or condition
     [patience]        LWBS: a service-time table plus applies_to (activities) and outcome
     [adverse_events]  deterioration_per_day, death_per_day, death_per_day_after_deterioration,
-                      death_outcome, readmission_30d
+                      death_outcome, readmission_30d, optional death_scale,
+                      readmission_odds, readmission_odds_by_outcome, readmission_mean_days
+    [tables.NAME]     values by bands of one or two attributes, used by a transition's
+                      odds_by, an activity's service_scale and the adverse events' death_scale
+                      and readmission_odds (:mod:`scenarios.patients.effects`)
 
 Conditions are kept as expression strings over the declared ``attributes`` (parsed later by
 the rules language). From an activity, conditions are tried in file order and the first that
@@ -45,6 +49,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from rules.expressions import parse
+from scenarios.patients.effects import BandTable, parse_tables
 from scenarios.patients.service import ServiceTime, parse_service
 from simulations.errors import ConfigError
 
@@ -82,11 +88,13 @@ def mean_minutes(per_day: float) -> float:
     return MINUTES_PER_DAY / per_day if per_day > 0 else math.inf
 
 _KEYS = {
-    "": ("pathway", "resources", "activities", "transitions", "patience", "adverse_events"),
+    "": ("pathway", "resources", "activities", "transitions", "patience", "adverse_events",
+         "tables"),
     "pathway": ("name", "start", "terminal", "attributes", "inpatient"),
     "resources": ("capacity", "shifts"),
-    "activities": ("resource", "service", "priority_by", "hold_until", "hold_until_next"),
-    "transitions": ("source", "target", "probability", "condition"),
+    "activities": ("resource", "service", "priority_by", "hold_until", "hold_until_next",
+                   "service_scale"),
+    "transitions": ("source", "target", "probability", "condition", "odds_by"),
     "patience": ("applies_to", "outcome"),
     "adverse_events": (
         "deterioration_per_day",
@@ -94,6 +102,10 @@ _KEYS = {
         "death_per_day_after_deterioration",
         "death_outcome",
         "readmission_30d",
+        "death_scale",
+        "readmission_odds",
+        "readmission_odds_by_outcome",
+        "readmission_mean_days",
     ),
 }
 
@@ -144,16 +156,19 @@ class Activity:
     service: ServiceTime
     priority_by: str | None = None
     hold_until: tuple[str, ...] = ()
+    service_scale: str | None = None  # a [tables] name multiplying the service time
 
 
 @dataclass(frozen=True)
 class Transition:
-    """Move from ``source`` to ``target`` with ``probability`` or when ``condition`` holds."""
+    """Move from ``source`` to ``target`` with ``probability`` or when ``condition`` holds;
+    ``odds_by`` names a table of odds ratios on the probability, by patient."""
 
     source: str
     target: str
     probability: float | None = None
     condition: str | None = None
+    odds_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,9 +200,19 @@ class AdverseEvents:
         Terminal state of a death.
     readmission_30d : float
         Probability that a discharged patient (any terminal state other than death and
-        leaving without being seen) returns as a new case, uniformly within
-        :data:`READMISSION_DAYS` days; returns at or after the arrival horizon are not
-        simulated (censored, as in a data extract).
+        leaving without being seen) returns as a new case within :data:`READMISSION_DAYS`
+        days (before the odds ratios below; the delay as ``readmission_mean_days`` says);
+        returns at or after the arrival horizon are not simulated (censored, as in a data
+        extract).
+    death_scale : str or None
+        A table multiplying both death hazards, by patient.
+    readmission_odds : str or None
+        A table of odds ratios on ``readmission_30d``, by patient.
+    readmission_odds_by_outcome : tuple of (str, float)
+        Odds ratios on ``readmission_30d`` by terminal state (1 for states not named).
+    readmission_mean_days : float
+        Mean (days) of the exponential delay to a return, truncated to 30 days, with the
+        hour from the arrival profile; 0 for a uniform delay on [0, 30) days.
     """
 
     deterioration_per_day: float = 0.0
@@ -195,6 +220,10 @@ class AdverseEvents:
     death_per_day_after_deterioration: float = 0.0
     death_outcome: str | None = None
     readmission_30d: float = 0.0
+    death_scale: str | None = None
+    readmission_odds: str | None = None
+    readmission_odds_by_outcome: tuple[tuple[str, float], ...] = ()
+    readmission_mean_days: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -211,6 +240,7 @@ class Pathway:
     patience: Patience | None
     adverse_events: AdverseEvents
     inpatient: tuple[str, ...] = ()
+    tables: Mapping[str, BandTable] = field(default_factory=dict, hash=False)
 
     def outgoing(self, activity: str) -> tuple[Transition, ...]:
         """Transitions leaving ``activity``, in file order."""
@@ -316,6 +346,16 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
     attributes = tuple(
         rd.name(a, "pathway", "attributes", "each attribute") for a in head.get("attributes", [])
     )
+    tables = parse_tables(data.get("tables"), attributes, rd.error)
+
+    def table_name(value: object, section: str, item: str, key: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in tables:
+            raise rd.error(section, item, f"{key} must name a [tables] table; tables: "
+                                          f"{', '.join(tables) or '(none)'}; got {value!r}")
+        return value
+
     raw_resources = data.get("resources", {})
     if not isinstance(raw_resources, Mapping):
         raise rd.error("resources", None, "must be a table of [resources.NAME] tables")
@@ -346,13 +386,16 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
         if "service" not in raw:
             raise rd.error("activities", act, "missing key 'service'")
         service = parse_service(raw["service"], lambda m, a=act: rd.error("activities", a, m))
-        activities[act] = Activity(act, res, service, prio)
+        scale = table_name(raw.get("service_scale"), "activities", act, "service_scale")
+        activities[act] = Activity(act, res, service, prio, service_scale=scale)
     start = head.get("start")
     if start not in activities:
         raise rd.error(
             "pathway", "start", f"unknown activity {start!r}; activities: {', '.join(activities)}"
         )
-    transitions = _transitions(rd, data.get("transitions", []), activities, terminal)
+    transitions = _transitions(rd, data.get("transitions", []), activities, terminal, attributes)
+    for i, t in enumerate(transitions):
+        table_name(t.odds_by, "transitions", f"#{i + 1} ({t.source} -> {t.target})", "odds_by")
     for act, raw in raw_acts.items():
         hold = _hold(rd, act, raw, activities, transitions)
         if hold:
@@ -394,6 +437,11 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
         ),
         death_outcome,
         rd.number(raw, "readmission_30d", "adverse_events", 0.0, 1.0),
+        table_name(raw.get("death_scale"), "adverse_events", "death_scale", "death_scale"),
+        table_name(raw.get("readmission_odds"), "adverse_events", "readmission_odds",
+                   "readmission_odds"),
+        _outcome_odds(rd, raw.get("readmission_odds_by_outcome", {}), terminal),
+        rd.number(raw, "readmission_mean_days", "adverse_events", 0.0, 30.0),
     )  # fmt: skip
     if death_outcome is None:
         for key in ("death_per_day", "death_per_day_after_deterioration"):
@@ -415,10 +463,27 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
                            f"{act!r} is not an activity; activities: {', '.join(activities)}")
     pathway = Pathway(
         name, start, terminal, attributes, resources, activities, transitions, patience, adverse,
-        inpatient,
+        inpatient, tables,
     )  # fmt: skip
     _check_graph(rd, pathway)
     return pathway
+
+
+def _outcome_odds(rd: _Reader, raw: object, terminal: tuple) -> tuple:
+    """``readmission_odds_by_outcome``: odds ratios (>= 0) keyed by terminal state."""
+    key = "readmission_odds_by_outcome"
+    if not isinstance(raw, Mapping):
+        raise rd.error("adverse_events", key, f"must be a table of odds ratios by terminal "
+                                              f"state, got {raw!r}")  # fmt: skip
+    for state, ratio in raw.items():
+        if state not in terminal:
+            raise rd.error("adverse_events", key, f"{state!r} is not a terminal state; "
+                                                  f"terminal: {', '.join(terminal)}")
+        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not (
+                math.isfinite(ratio) and ratio >= 0):  # fmt: skip
+            raise rd.error("adverse_events", key, f"the odds ratio of {state!r} must be a "
+                                                  f"finite number >= 0, got {ratio!r}")
+    return tuple((state, float(ratio)) for state, ratio in raw.items())
 
 
 def _hold(
@@ -450,7 +515,8 @@ def _hold(
     return tuple(dict.fromkeys(hold))
 
 
-def _transitions(rd: _Reader, raw_list: object, activities: Mapping, terminal: tuple) -> tuple:
+def _transitions(rd: _Reader, raw_list: object, activities: Mapping, terminal: tuple,
+                 attributes: tuple[str, ...]) -> tuple:  # fmt: skip
     if not isinstance(raw_list, list):
         raise rd.error("transitions", None, "must be an array of [[transitions]] tables")
     out = []
@@ -485,7 +551,19 @@ def _transitions(rd: _Reader, raw_list: object, activities: Mapping, terminal: t
                 item,
                 f"condition must be a non-empty expression string, got {cond!r}",
             )
-        out.append(Transition(src, dst, None if prob is None else float(prob), cond))
+        if cond is not None:
+            try:
+                parse(cond, attributes)
+            except ConfigError as exc:
+                raise rd.error("transitions", item,
+                               f"condition {cond!r}: {str(exc).rstrip('.')}") from None
+        odds = raw.get("odds_by")
+        if odds is not None and prob is None:
+            raise rd.error("transitions", item, "odds_by needs a probability to act on")
+        if odds is not None and any(t.source == src and t.odds_by for t in out):
+            raise rd.error("transitions", item, f"odds_by is given on another transition "
+                                                f"out of {src!r}; at most one per source")
+        out.append(Transition(src, dst, None if prob is None else float(prob), cond, odds))
     return tuple(out)
 
 
@@ -562,13 +640,15 @@ def _check_holds(rd: _Reader, p: Pathway) -> None:
                     todo.append(r)
 
 
-def load_pathway(source: str | Path | Mapping) -> Pathway:
+def load_pathway(source: str | Path | Mapping, label: str | None = None) -> Pathway:
     """Read and validate a pathway.
 
     Parameters
     ----------
     source : str, pathlib.Path or Mapping
-        A TOML file, or an already parsed table (named ``<dict>`` in errors).
+        A TOML file, or an already parsed table.
+    label : str, optional
+        The file a parsed table came from, for errors (default ``<dict>``).
 
     Returns
     -------
@@ -580,7 +660,7 @@ def load_pathway(source: str | Path | Mapping) -> Pathway:
         One line naming the file, the section and the item that is wrong.
     """
     if isinstance(source, Mapping):
-        return _parse(_Reader("<dict>"), source)
+        return _parse(_Reader(f"'{label}'" if label else "<dict>"), source)
     path = Path(source)
     try:
         with path.open("rb") as fh:

@@ -37,12 +37,19 @@ network, in minutes:
   once with that priority (a new request, so deteriorated patients are first come first
   served among themselves from the moment they deteriorated); its patience clock runs on.
   Routing is unchanged.
+* **Attribute effects** (:mod:`scenarios.patients.effects`): each case's values of the
+  pathway's ``[tables]`` are looked up from its attributes when it arrives; they scale the
+  odds of an ``odds_by`` transition (the other branches share the rest in proportion), an
+  activity's service time (``service_scale``) and both death hazards (``death_scale``).
 * **Death** at the current death clock: a patient still waiting or in service then ends with
   ``death_outcome`` (the interrupted activity gets no ``complete`` event; a unit in use is
   released).
 * **Readmission**: a case ending in any terminal state other than ``death_outcome`` and the
-  patience outcome returns with probability ``readmission_30d``, after a delay uniform on
-  ``[0, READMISSION_DAYS)`` days, as a new case with a copy of its attributes and
+  patience outcome returns with probability ``readmission_30d`` (its odds scaled by the
+  case's ``readmission_odds`` table value and ``readmission_odds_by_outcome``), after a delay
+  uniform on ``[0, READMISSION_DAYS)`` days, or with ``readmission_mean_days`` an exponential
+  delay truncated at 30 days at an hour of ``return_hours``
+  (:func:`scenarios.patients.effects.return_time`), as a new case with a copy of its attributes and
   ``case:readmission_of`` naming the earlier case; it then walks the pathway like any arrival
   (fresh clocks, and it may be readmitted again). Returns at or after ``horizon_minutes`` are
   not simulated (censored).
@@ -68,21 +75,47 @@ import pandas as pd
 import simpy
 
 from rules.expressions import parse
+from scenarios.patients.effects import return_time, with_odds
 from scenarios.patients.eventlog import LIFECYCLE, log_frame, vocabulary
 from scenarios.patients.pathway import (
     DETERIORATION,
-    MINUTES_PER_DAY,
-    READMISSION_DAYS,
     Activity,
     Pathway,
     mean_minutes,
 )
 from simulations.errors import ConfigError
 
-__all__ = ["ACUITY_SHARES", "AttributeSampler", "simulate"]
+__all__ = ["ACUITY_BY_AGE", "ACUITY_SHARES", "AttributeSampler", "acuity_for_age", "simulate"]
 
 #: Assumed shares of acuity 1..5 among arrivals (illustrative, not fitted to data).
 ACUITY_SHARES = (0.02, 0.18, 0.45, 0.25, 0.10)
+
+#: Shares of acuity 1..5 by age band (lower edges in years: 0-17, 18-64, 65-79, 80+).
+#: ASSUMPTION, not fitted: older patients arrive sicker, as ED studies report (patients aged
+#: 65+ are more often brought by ambulance and admitted: Downing & Wilson, "Older people's
+#: use of Accident and Emergency services", Age and Ageing 34(1), 2005; 47% of A&E
+#: attendances aged 65+ admitted in HES 2015, per Gilbert & Conroy, Br J Hosp Med 78(10),
+#: 2017). The immediate (resuscitation) level is kept near 1% of attendances (an
+#: assumption); the other levels averaged over a census age mix are close to
+#: :data:`ACUITY_SHARES`.
+ACUITY_BY_AGE = (
+    (0, (0.003, 0.08, 0.35, 0.40, 0.167)),
+    (18, (0.006, 0.15, 0.45, 0.28, 0.114)),
+    (65, (0.015, 0.28, 0.51, 0.15, 0.045)),
+    (80, (0.025, 0.35, 0.505, 0.10, 0.02)),
+)
+
+
+def acuity_for_age(age: np.ndarray, u: np.ndarray, by_age=ACUITY_BY_AGE) -> np.ndarray:
+    """Acuity 1..5 (int64, shape (n,)) of patients aged ``age`` (years, shape (n,)) from
+    uniforms ``u`` on [0, 1) (shape (n,)), by the shares of their band in ``by_age``
+    (``(lower edge, shares)`` pairs, edges increasing)."""
+    edges = np.array([e for e, _ in by_age], dtype=np.float64)
+    cum = np.cumsum(np.array([shares for _, shares in by_age], dtype=np.float64), axis=1)
+    band = np.maximum(np.searchsorted(edges, np.asarray(age, float), side="right") - 1, 0)
+    rows = cum[band]
+    below = (rows <= (np.asarray(u) * rows[:, -1])[:, None]).sum(axis=1)
+    return np.minimum(below + 1, cum.shape[1]).astype(np.int64)
 
 _OFF_DUTY = -math.inf  # queue priority of the shift controller's "off duty" requests
 _DETERIORATED = -1e300  # queue priority of a deteriorated patient: after off duty, before all
@@ -90,26 +123,32 @@ _DETERIORATED = -1e300  # queue priority of a deteriorated patient: after off du
 
 @dataclass(frozen=True)
 class AttributeSampler:
-    """Draws a patient's ``acuity`` and ``age`` independently (the model's assumption).
+    """Draws a patient's ``age`` and an ``acuity`` that depends on it (the model's
+    assumption).
 
     Parameters
     ----------
-    acuity_shares : tuple of float
-        Probabilities of acuity 1, 2, ... (summing to 1); 1 is the most urgent.
+    acuity_shares : tuple of float or None
+        Probabilities of acuity 1, 2, ... (summing to 1; 1 is the most urgent) whatever the
+        age; None (default) for :data:`ACUITY_BY_AGE`.
     age_low, age_high : int
         Age in whole years, uniform on ``[age_low, age_high]``.
     """
 
-    acuity_shares: tuple[float, ...] = ACUITY_SHARES
+    acuity_shares: tuple[float, ...] | None = None
     age_low: int = 0
     age_high: int = 95
 
     def __call__(self, rng: np.random.Generator) -> dict[str, int]:
         """Return ``{"acuity": int, "age": int}`` drawn from ``rng`` (two draws)."""
         u = rng.random()
-        cumulative = tuple(itertools.accumulate(self.acuity_shares))
-        acuity = min(bisect.bisect_right(cumulative, u) + 1, len(self.acuity_shares))
-        return {"acuity": acuity, "age": int(rng.integers(self.age_low, self.age_high + 1))}
+        age = int(rng.integers(self.age_low, self.age_high + 1))
+        if self.acuity_shares is not None:
+            cumulative = tuple(itertools.accumulate(self.acuity_shares))
+            acuity = min(bisect.bisect_right(cumulative, u) + 1, len(self.acuity_shares))
+        else:
+            acuity = int(acuity_for_age(np.array([age]), np.array([u]))[0])
+        return {"acuity": acuity, "age": age}
 
 
 def _check_number(name: str, value: object, low: float, strict: bool) -> float:
@@ -133,6 +172,7 @@ class _Case:
     death: simpy.Timeout | None  # the current death clock
     deteriorate: simpy.Timeout | None  # None once deteriorated, or if it never will
     deteriorated: bool = False
+    factors: Mapping[str, float] | None = None  # the attribute tables' values for the case
 
 
 class _Model:
@@ -166,6 +206,9 @@ class _Model:
         self.free = {name: list(range(1, r.capacity + 1)) for name, r in pathway.resources.items()}
         self.conditions: dict[str, list] = {}
         self.branches: dict[str, tuple[list[str], np.ndarray]] = {}
+        self.odds: dict[str, tuple[int, str]] = {}  # branch index and table of odds_by
+        self.hour_cum = np.cumsum(np.ones(24))  # hours of returns (set by simulate)
+        self.offsets = np.zeros(0)  # wall clock ahead of the simulation clock, by day
         for act in pathway.activities:
             out = pathway.outgoing(act)
             self.conditions[act] = [
@@ -174,6 +217,9 @@ class _Model:
                 if t.condition is not None
             ]
             probs = [t for t in out if t.probability is not None and t.probability > 0]
+            for k, t in enumerate(probs):
+                if t.odds_by is not None:
+                    self.odds[act] = (k, t.odds_by)
             self.branches[act] = (
                 [t.target for t in probs],
                 np.cumsum([t.probability for t in probs]),
@@ -239,8 +285,18 @@ class _Model:
         self.attrs.append(attrs)
         self.readmission_of.append(readmission_of)
         patience = p.patience.time.sample(rng) if p.patience else math.inf
-        death, deteriorate = self._clock(self.death_mean), self._clock(self.deterioration_mean)
-        env.process(self.patient(_Case(pid, attrs, patience, death, deteriorate)))
+        factors = {name: float(t.lookup({k: np.array([attrs[k]]) for k in t.keys})[0])
+                   for name, t in p.tables.items()}  # fmt: skip
+        death = self._clock(self._death_mean(factors, self.death_mean))
+        deteriorate = self._clock(self.deterioration_mean)
+        env.process(self.patient(_Case(pid, attrs, patience, death, deteriorate, False, factors)))
+
+    def _death_mean(self, factors: Mapping[str, float], mean: float) -> float:
+        """``mean`` minutes to death divided by the case's hazard multiplier (if any)."""
+        scale = self.pathway.adverse_events.death_scale
+        if scale is None:
+            return mean
+        return mean / factors[scale] if factors[scale] > 0 else math.inf
 
     def _clock(self, mean: float) -> simpy.Timeout | None:
         """An exponential clock of ``mean`` minutes, drawn now; None when it never rings."""
@@ -295,7 +351,7 @@ class _Model:
         state, held = p.start, None
         while state in p.activities:
             ended, held = yield from self._visit(case, p.activities[state], held)
-            state = ended or self._next(state, case.attrs)
+            state = ended or self._next(state, case)
         if held is not None:
             self._release(*held)
         self._log(case, state, -1, "complete")
@@ -305,21 +361,42 @@ class _Model:
 
     def _maybe_readmit(self, case: _Case, outcome: str) -> None:
         """Draw whether ``case`` returns (two draws when it does) and schedule the return."""
-        share = self.pathway.adverse_events.readmission_30d
-        if share <= 0 or outcome in self.no_return or self.rng.random() >= share:
+        adverse = self.pathway.adverse_events
+        share = adverse.readmission_30d
+        if share <= 0 or outcome in self.no_return:
             return
-        delay = self.rng.uniform(0.0, READMISSION_DAYS * MINUTES_PER_DAY)
+        ratio = dict(adverse.readmission_odds_by_outcome).get(outcome, 1.0)
+        if adverse.readmission_odds is not None:
+            ratio *= case.factors[adverse.readmission_odds]
+        if self.rng.random() >= with_odds(share, ratio):
+            return
+        mean_days, rng = adverse.readmission_mean_days, self.rng
+        u = (rng.random(), rng.random(), rng.random()) if mean_days > 0 else (rng.random(), 0, 0)
+        now = self.env.now
+        delay = return_time(now, self.start_minute, mean_days, self.hour_cum, self.offsets,
+                            *u) - now
         if self.env.now + delay < self.horizon:
             self.active += 1
             self.env.process(self._readmit(case.attrs, case.pid, delay))
 
-    def _next(self, state: str, attrs: Mapping[str, float]) -> str:
+    def _next(self, state: str, case: _Case) -> str:
         for condition, target in self.conditions[state]:
-            if condition(attrs):
+            if condition(case.attrs):
                 return target
         targets, cumulative = self.branches[state]
         if len(targets) == 1:
             return targets[0]
+        if state in self.odds:  # one branch's odds scaled by the case's table value
+            k, table = self.odds[state]
+            probs = np.diff(cumulative, prepend=0.0)
+            q = with_odds(probs[k], case.factors[table])
+            rest = (1.0 - q) / (1.0 - probs[k]) if probs[k] < 1.0 else 0.0
+            u, acc = self.rng.random(), 0.0
+            for j, target in enumerate(targets):
+                acc += q if j == k else probs[j] * rest
+                if u < acc:
+                    return target
+            return targets[-1]
         i = int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))
         return targets[min(i, len(targets) - 1)]
 
@@ -343,7 +420,7 @@ class _Model:
             return False
         case.deteriorate, case.deteriorated = None, True
         self._log(case, DETERIORATION, -1, "complete")
-        case.death = self._clock(self.death_after_mean)
+        case.death = self._clock(self._death_mean(case.factors, self.death_after_mean))
         return True
 
     def _priority(self, case: _Case, activity: Activity) -> float:
@@ -370,7 +447,10 @@ class _Model:
             self._release(*held)
             held = None
         self._log(case, activity.name, unit, "start")
-        served = self.env.timeout(activity.service.sample(self.rng))
+        service = activity.service.sample(self.rng)
+        if activity.service_scale is not None:
+            service *= case.factors[activity.service_scale]
+        served = self.env.timeout(service)
         while not served.processed:
             yield self._any([served, *self._alarms(case)])
             if served.processed:
@@ -447,6 +527,8 @@ def simulate(
     attributes: Callable[[np.random.Generator], Mapping[str, float]] | None = None,
     peak_per_hour: float | None = None,
     arrival_times_minutes: np.ndarray | None = None,
+    return_hours: np.ndarray | None = None,
+    local_offsets: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Simulate ``pathway`` and return its event log.
 
@@ -476,6 +558,12 @@ def simulate(
     arrival_times_minutes : numpy.ndarray of float, shape (n,), optional
         Given arrival minutes (sorted, in ``[0, horizon_minutes)``) instead of Poisson
         arrivals; give exactly one of this and ``arrivals_per_hour``.
+    return_hours : numpy.ndarray of float, shape (24,), optional
+        Shares of arrivals by hour of day, the hours of returns when the pathway sets
+        ``readmission_mean_days`` (:mod:`scenarios.patients.effects`; uniform when None).
+    local_offsets : numpy.ndarray of float, shape (D,), optional
+        Minutes the wall clock runs ahead of the simulation clock on each day
+        (:func:`~scenarios.patients.effects.day_offsets`); None: the simulation clock's hours.
 
     Returns
     -------
@@ -494,7 +582,14 @@ def simulate(
         raise ConfigError(
             f"The 'rng' parameter of simulate must be a numpy.random.Generator. Got {rng!r}."
         )
+    hours = np.ones(24) if return_hours is None else np.asarray(return_hours, np.float64)
+    if hours.shape != (24,) or not (hours >= 0).all() or hours.sum() <= 0:
+        raise ConfigError(f"The 'return_hours' parameter of simulate must be 24 shares >= 0 "
+                          f"with a positive sum. Got {return_hours!r} instead.")
     model = _Model(pathway, rng, start, horizon, attributes or AttributeSampler())
+    model.hour_cum = np.cumsum(hours)
+    if local_offsets is not None:
+        model.offsets = np.asarray(local_offsets, np.float64)
     if (arrivals_per_hour is None) == (arrival_times_minutes is None):
         raise ConfigError(
             "simulate needs exactly one of 'arrivals_per_hour' and 'arrival_times_minutes'. "

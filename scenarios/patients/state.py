@@ -8,7 +8,12 @@ Fields
 ------
 The pathway's :class:`~scenarios.patients.compile.Tables` fields, by their names; then
 ``attrs`` float64[n_attributes, n] and ``cond`` bool[n, C] (the arrivals' attributes and
-precomputed conditions), ``start_minute`` (minute of the day of minute 0) and ``horizon``
+precomputed conditions), ``fac`` float64[T, n] (per-patient factors of the attribute
+tables, :func:`~scenarios.patients.compile.patient_factors`), ``hour_cum`` float64[24]
+(cumulative shares of arrivals by hour, for return times), ``offsets`` float64[D] (minutes
+the wall clock is ahead on each day, :func:`~scenarios.patients.effects.day_offsets`; empty
+for none), ``start_minute`` (minute of
+the day of minute 0) and ``horizon``
 (minutes; readmissions due at or after it are not simulated); then the mutable arrays of
 :class:`Buffers`, allocated by :func:`buffers`:
 
@@ -73,7 +78,8 @@ class Sim(structref.StructRefProxy):
 
 structref.define_proxy(
     Sim, SimType,
-    [*Tables._fields, "attrs", "cond", "start_minute", "horizon", *Buffers._fields],
+    [*Tables._fields, "attrs", "cond", "fac", "hour_cum", "offsets", "start_minute", "horizon",
+     *Buffers._fields],
 )  # fmt: skip
 
 
