@@ -149,6 +149,26 @@ def test_arrivals_follow_local_hours_across_the_clock_change(tmp_path):
     assert (local, utc) == (0, 1)
 
 
+@pytest.mark.parametrize("engine", ["kernel", "reference"])
+def test_staff_rosters_keep_to_local_hours_across_the_clock_change(tmp_path, engine):
+    """A server on duty from 09:00 to 17:00 local time starts patients only then, in the
+    week after the change to summer time as in the week before."""
+    pathway = tmp_path / "office.toml"
+    pathway.write_text(QUEUE.replace("capacity = 1000",
+                                     "capacity = 1\nshifts = [[0, 9, 0], [9, 17, 1], [17, 24, 0]]"))
+    path = tmp_path / "office"
+    scenario = get_scenario("patients")
+    config = scenario.resolve_config(overrides=[
+        "run.start_date=2025-03-24", "run.days=14", "arrivals.per_day=200",
+        "population.catchment=2000", "run.warmup_days=0", f"run.pathway={pathway}"])
+    run(scenario, config, path, progress=False, engine=engine)
+    events = read_table(path, "events")
+    starts = events.loc[events["lifecycle:transition"] == "start", "time:timestamp"]
+    summer = starts[starts.dt.tz_localize(None) >= pd.Timestamp("2025-03-31")]
+    assert len(summer) > 500 and len(starts) > len(summer) + 500
+    assert starts.dt.hour.between(9, 16).all()
+
+
 def test_the_local_clock_skips_and_repeats_an_hour():
     spring = LocalClock.of("2025-03-24", "Europe/London", 14 * 1440)
     change = 6 * 1440 + 60  # 01:00 GMT on 30 March, six days after local midnight

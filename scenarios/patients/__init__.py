@@ -210,7 +210,8 @@ class PatientsScenario(Scenario):
                 horizon_minutes=horizon, rng=rng, start=start, attributes=catchment,
                 peak_per_hour=peak, return_hours=hours, local_offsets=offsets,
             )  # fmt: skip
-        resources = resource_table(events, pathway, pd.Timestamp(start), horizon, warmup)
+        resources = resource_table(events, pathway, pd.Timestamp(start), horizon, warmup,
+                                   local_offsets=offsets)
         events = drop_warmup(events, pd.Timestamp(start), warmup)
         for column in ("case:concept:name", "case:readmission_of"):
             events[column] = events[column].cat.rename_categories(lambda c: f"{shard}-{c}")

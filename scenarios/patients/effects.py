@@ -49,7 +49,8 @@ import numpy as np
 from simulations.errors import ConfigError
 
 __all__ = [
-    "BandTable", "day_offsets", "evaluate_tables", "parse_tables", "return_time", "with_odds",
+    "BandTable", "day_offsets", "evaluate_tables", "local_hour", "parse_tables", "return_time",
+    "with_odds",
 ]
 
 #: Days within which a readmission returns (``pathway.READMISSION_DAYS``).
@@ -165,6 +166,15 @@ def _offset(offsets, day):
     if offsets.shape[0] == 0:
         return 0.0
     return offsets[min(max(day, 0), offsets.shape[0] - 1)]
+
+
+@nb.njit(cache=True)
+def local_hour(hour, start_minute, offsets):
+    """The wall clock's hour (0-23) during simulation hour ``hour`` (counted from the first
+    day's midnight, as shift rosters are), summer time included by day (``offsets``, minutes,
+    :func:`day_offsets`; empty for none): staff rosters keep to local hours."""
+    day = int(math.floor((hour * 60.0 - start_minute) / 1440.0))
+    return (hour + int(round(_offset(offsets, day) / 60.0))) % 24
 
 
 @nb.njit(cache=True)

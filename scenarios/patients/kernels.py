@@ -48,7 +48,7 @@ import numba as nb
 import numpy as np
 
 from scenarios.patients.draws import exponential, sample_service
-from scenarios.patients.effects import return_time, with_odds
+from scenarios.patients.effects import local_hour, return_time, with_odds
 from scenarios.patients.queues import (
     agenda_remove,
     agenda_set,
@@ -372,7 +372,8 @@ def _step(s, i, t):
 def _shift(s, t, hour):
     """Apply the duty roster of absolute ``hour`` and schedule the next hour's change."""
     for r in range(s.res_capacity.shape[0]):
-        _off_duty(s, r, s.res_capacity[r] - s.res_duty[r, hour % 24])
+        _off_duty(s, r, s.res_capacity[r] - s.res_duty[r, local_hour(hour, s.start_minute,
+                                                                      s.offsets)])
         _serve(s, r, t)
     shift = s.phase.shape[0]
     agenda_set(s, shift, (hour + 1) * 60.0 - s.start_minute, s.cnt[C_SEQ])

@@ -75,7 +75,7 @@ import pandas as pd
 import simpy
 
 from rules.expressions import parse
-from scenarios.patients.effects import return_time, with_odds
+from scenarios.patients.effects import local_hour, return_time, with_odds
 from scenarios.patients.eventlog import LIFECYCLE, log_frame, vocabulary
 from scenarios.patients.pathway import (
     DETERIORATION,
@@ -318,7 +318,8 @@ class _Model:
         offs: list[simpy.Event] = []
         while True:
             hour = int((self.start_minute + env.now) // 60)
-            wanted = resource.capacity - resource.capacity_at(hour % 24)
+            local = local_hour(hour, self.start_minute, self.offsets)
+            wanted = resource.capacity - resource.capacity_at(local)
             while len(offs) < wanted:
                 offs.append(env.event())
                 env.process(self._off_duty(name, offs[-1]))

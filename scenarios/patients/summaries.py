@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scenarios.patients.effects import local_hour
 from scenarios.patients.eventlog import COLUMNS, READMISSION_OF
 from scenarios.patients.pathway import DETERIORATION, MINUTES_PER_DAY, READMISSION_DAYS, Pathway
 
@@ -83,7 +84,7 @@ def case_table(log: pd.DataFrame, attributes: list[str], pathway: Pathway,
 
 def resource_table(
     log: pd.DataFrame, pathway: Pathway, start: pd.Timestamp, horizon_minutes: float,
-    since_minutes: float = 0.0,
+    since_minutes: float = 0.0, local_offsets: np.ndarray | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """One row per resource: ``resource``, ``capacity``, ``busy_minutes`` (minutes of
     service given in services starting at or after ``since_minutes``, a service cut short by
@@ -91,7 +92,8 @@ def resource_table(
     serving during the window ``[start + since_minutes, start + horizon_minutes)``, in
     minutes since ``start``; stays running past it are not counted there). ``since_minutes``
     is the warm-up (``run.warmup_days``): pass the whole log, warm-up cases included, since
-    they occupy units in the window."""
+    they occupy units in the window. ``local_offsets`` (minutes the wall clock is ahead, by
+    day) puts the rosters on local hours, as the engines do."""
     unit_codes = log[_RESOURCE].cat.codes.to_numpy()
     held = unit_codes >= 0
     case = log[_CASE].cat.codes.to_numpy()[held]
@@ -113,7 +115,10 @@ def resource_table(
               - np.clip(begin, since_minutes, horizon_minutes))  # fmt: skip
     busy_in_window = np.bincount(owner, window, minlength=len(names))
     hours = np.arange(int(since_minutes // 60), int(np.ceil(horizon_minutes / 60.0)))
-    day_hour = (start.hour + hours) % 24
+    first = start.hour * 60 + start.minute
+    offsets = np.zeros(0) if local_offsets is None else np.asarray(local_offsets, np.float64)
+    day_hour = np.array([local_hour(h, first, offsets)
+                         for h in start.hour + hours], dtype=np.int64)  # fmt: skip
     duty = np.array([r.duty for r in pathway.resources.values()]).reshape(-1, 24)
     on_duty = duty[:, day_hour].sum(axis=1) * 60.0
     return pd.DataFrame({
