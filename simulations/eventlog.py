@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from simulations.columns import DICTIONARY_ENCODED
 from simulations.errors import ConfigError, OutputError
 
 __all__ = [
@@ -388,7 +389,7 @@ class TablePartWriter:
         self._writer: pq.ParquetWriter | pacsv.CSVWriter
         if fmt == "parquet":
             dict_fields = [f.name for f in schema if pa.types.is_dictionary(f.type)
-                           or (f.metadata or {}).get(b"parquet.encoding") == b"dictionary"]
+                           or DICTIONARY_ENCODED.items() <= (f.metadata or {}).items()]
             self._writer = pq.ParquetWriter(
                 str(self.path),
                 schema,

@@ -113,8 +113,8 @@ class PatientsScenario(Scenario):
         "attributes (case:...)",
         "patients": "one row per case (a patient's visit; a readmission is a new case linked "
         "by readmission_of): attributes, arrival, outcome, length of stay, adverse-event labels "
-        "(readmitted_within_30d is null, unknown, for a case that could still return after "
-        "the run: it ended in the last 30 days and has not returned yet)",
+        "(readmitted_within_30d is null, unknown, for a visit that could return and whose 30 "
+        "days after its end run past the run, whether or not it has returned yet)",
         "resources": "one row per resource: capacity, minutes of service given, utilisation "
         "of the units on duty during the arrival window",
     }
@@ -183,7 +183,8 @@ class PatientsScenario(Scenario):
         catchment = _Catchment(config, stream(run["seed"], shard, "population"))
         warmup = run.get("warmup_days", 0) * 1440.0  # simulated before start_date, not written
         start = dt.datetime.fromisoformat(run["start_date"]) - dt.timedelta(minutes=warmup)
-        table = default_arrival_profile().rates_per_hour(config["arrivals"]["per_day"])
+        profile = default_arrival_profile()
+        table = profile.rates_per_hour(config["arrivals"]["per_day"])
         weekday = start.weekday()
 
         def rate(minute):  # the profile's local hours, summer time included
@@ -195,7 +196,7 @@ class PatientsScenario(Scenario):
         rng = stream(run["seed"], shard, "behaviour")
         horizon, peak = run["days"] * 1440.0 + warmup, float(table.max())
         clock = LocalClock.of(start.date(), run.get("timezone", _ZONE), horizon)
-        hours = default_arrival_profile().hour_shares  # the hours readmissions return at
+        hours = profile.hour_shares  # the hours readmissions return at
         offsets = day_offsets(clock.local_minutes, int(horizon // 1440) + 32)  # summer time
         if engine == "kernel":
             arrivals = poisson_arrivals(rate, horizon, rng, peak_per_hour=peak)

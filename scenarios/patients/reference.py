@@ -95,8 +95,8 @@ ACUITY_SHARES = (0.02, 0.18, 0.45, 0.25, 0.10)
 #: 65+ are more often brought by ambulance and admitted: Downing & Wilson, "Older people's
 #: use of Accident and Emergency services", Age and Ageing 34(1), 2005; 47% of A&E
 #: attendances aged 65+ admitted in HES 2015, per Gilbert & Conroy, Br J Hosp Med 78(10),
-#: 2017). The immediate (resuscitation) level is kept near 1% of attendances (an
-#: assumption); the other levels averaged over a census age mix are close to
+#: 2017). The immediate (resuscitation) level is about 0.75% of attendances over a census
+#: age mix (an assumption); the other levels averaged over that mix are close to
 #: :data:`ACUITY_SHARES`.
 ACUITY_BY_AGE = (
     (0, (0.003, 0.08, 0.35, 0.40, 0.167)),
