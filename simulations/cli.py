@@ -141,8 +141,17 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engin
             click.echo(f"  {table}.{column}: {count:,} unknown (censored), left out of the share")
     if result.manifest["metrics"]:
         click.echo("metrics:")
+        width = max(map(len, result.manifest["metrics"]))
         for name, value in result.manifest["metrics"].items():
-            click.echo(f"  {name:32s} {value:,.4g}")
+            shown = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+            click.echo(f"  {name:{width}s} {shown}")
+    if result.manifest["targets"]:
+        click.echo("published targets (target +- tolerance: achieved):")
+        width = max(map(len, result.manifest["targets"]))
+        for name, t in result.manifest["targets"].items():
+            verdict = "within" if t["within"] else "OUTSIDE"
+            click.echo(f"  {name:{width}s} {t['target']:.4g} +- {t['tolerance']:.3g}: "
+                       f"{t['achieved']:.4g} ({verdict})")
 
 
 @cli.command()

@@ -9,7 +9,8 @@ from typing import Any
 
 __all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions"]
 
-MANIFEST_VERSION = 3  # 2: table roles; 3: label_unknown, known-label prevalence, metrics
+MANIFEST_VERSION = 4  # 2: table roles; 3: label_unknown, known-label prevalence, metrics;
+# 4: targets
 _PACKAGES = ("synthsim", "numpy", "numba", "pyarrow", "pandas", "mesa", "simpy", "faker")
 
 
@@ -25,7 +26,8 @@ def package_versions() -> dict[str, str]:
 
 
 def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, parts,
-                   metrics: dict[str, float] | None = None) -> dict:  # fmt: skip
+                   metrics: dict[str, float] | None = None,
+                   targets: dict[str, dict] | None = None) -> dict:  # fmt: skip
     """Assemble the manifest from the per-part statistics the runner collected.
 
     Wall-clock times and worker counts are deliberately left out: the same config and
@@ -85,4 +87,5 @@ def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, part
         "label_unknown": {table: columns for table, columns in unknown.items() if columns},
         "summary": dict(sorted(summary.items())),
         "metrics": dict(metrics or {}),
+        "targets": dict(targets or {}),
     }

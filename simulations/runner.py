@@ -143,7 +143,8 @@ def run(
                                    advance)  # fmt: skip
         metrics = scenario.run_metrics(
             config, lambda table, columns=None: read_parts(folder, table, columns))
-        manifest = build_manifest(scenario, config, fmt, engine, parts, metrics)
+        targets = scenario.run_targets(config, metrics)
+        manifest = build_manifest(scenario, config, fmt, engine, parts, metrics, targets)
         path = writer.commit(manifest)
     return RunResult(path, manifest, time.perf_counter() - started)
 

@@ -102,6 +102,14 @@ class Scenario(ABC):
         ``metrics`` and ``synthsim run`` prints them. None by default."""
         return {}
 
+    def run_targets(self, config: dict[str, Any],
+                    metrics: dict[str, float]) -> dict[str, dict[str, Any]]:  # fmt: skip
+        """Published figures the run's ``metrics`` are set against, keyed by metric: each a
+        JSON-able dict with at least ``target``, ``tolerance``, ``achieved`` and ``within``;
+        the manifest records them under ``targets`` and ``synthsim run`` prints them. None
+        by default."""
+        return {}
+
     def overview_figure(self, dataset: Path):
         """A matplotlib figure summarising a dataset this scenario wrote."""
         raise ConfigError(f"Scenario {self.name!r} has no overview figure.")

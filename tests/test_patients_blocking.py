@@ -12,6 +12,7 @@ import pytest
 from patients_support import ALPHA, DAY, ENGINES, START, Z, cases, minutes, run, waits
 from scipy import stats
 
+from scenarios.patients.config import pathway_document
 from scenarios.patients.engine import sample_attributes, simulate_kernel
 from scenarios.patients.pathway import DEFAULT_PATHWAY, load_pathway
 from scenarios.patients.reference import simulate
@@ -193,32 +194,37 @@ def test_default_ed_holds_bays_until_a_ward_bed():
     assert held == {"resus_bay", "majors_cubicle"}
 
 
+def _with_beds(beds: int):
+    """The default ED with ``beds`` ward beds (shifts scaled, as ``capacity.ward_bed``)."""
+    raw = tomllib.loads(DEFAULT_PATHWAY.read_text())
+    return load_pathway(pathway_document({"capacity": {"ward_bed": beds}}, raw))
+
+
 def test_cutting_ward_beds_slows_non_admitted_patients(engine):
     """The issue's check, with common seeds: four weeks of the default ED at 150 arrivals a
-    day with 80 ward beds instead of 140. Admitted patients then wait for beds in their
-    majors cubicles, so the non-admitted patients of the majors stream (acuity 2-3,
-    discharged from the ED) stay longer in the department, and more patients leave without
-    being seen. (Minors patients, who use no cubicle, are not slowed: fewer majors patients
-    reach diagnostics.) Measured rise of the mean stay, in minutes: kernel +5 to +20 over
-    seeds 0-9 (mean +13); reference +0.8, +6.2, -1.1, +7.8 over seeds 0-3 (mean +3.4)."""
-    raw = tomllib.loads(DEFAULT_PATHWAY.read_text())
+    day with 130 ward beds instead of 144 (about 10% fewer). Admitted patients then wait
+    longer for beds in their cubicles, so patients who are never admitted (discharged from
+    the ED, all streams) stay longer in the department, and more leave without being seen.
+    The random streams are not yet common between the two bed counts, so single seeds are
+    noisy: measured rise of the mean stay, in minutes, kernel -2.6 to +56.8 over seeds 0-9
+    (mean +17.8, paired t = 3.1), reference +11 to +33 over seeds 0-3. The kernel's rise is
+    tested with a one-sided paired t-test at 1%."""
     seeds = range(10 if engine == "kernel" else 4)
     stays, left = {}, {}
-    for beds in (140, 80):
-        raw["resources"]["ward_bed"]["capacity"] = beds
-        pathway = load_pathway(raw)
+    for beds in (144, 130):
+        pathway = _with_beds(beds)
         for seed in seeds:
             log = run(pathway, seed, engine=engine, rate=150 / 24, horizon=28 * DAY)
             table = cases(log, pathway.terminal)
-            acuity = log.groupby("case:concept:name", observed=True)["case:acuity"].first()
-            majors = (table["outcome"] == "discharged") & acuity.between(2, 3).to_numpy()
-            stays[beds, seed] = (table["end"] - table["arrival"])[majors].mean()
+            home = (table["outcome"] == "discharged").to_numpy()
+            stays[beds, seed] = (table["end"] - table["arrival"])[home].mean()
             left[beds, seed] = (table["outcome"] == "left_without_being_seen").mean()
-    rise = np.array([stays[80, seed] - stays[140, seed] for seed in seeds])
-    assert rise.mean() > 2.0, rise
+    rise = np.array([stays[130, seed] - stays[144, seed] for seed in seeds])
     if engine == "kernel":
+        assert stats.ttest_1samp(rise, 0.0, alternative="greater").pvalue < 0.01, rise
+    else:
         assert (rise > 0).all(), rise
-    assert all(left[80, seed] > left[140, seed] for seed in seeds), left
+    assert all(left[130, seed] > left[144, seed] for seed in seeds), left
 
 
 def test_engines_agree_with_exit_block():
@@ -227,9 +233,7 @@ def test_engines_agree_with_exit_block():
     for a majors cubicle, share leaving without being seen and mean stay of patients
     discharged from the ED have the same distribution in both engines (Mann-Whitney, the
     four tests sharing ``ALPHA``)."""
-    raw = tomllib.loads(DEFAULT_PATHWAY.read_text())
-    raw["resources"]["ward_bed"]["capacity"] = 80
-    pathway = load_pathway(raw)
+    pathway = _with_beds(80)
     per_engine = {}
     for engine, seed in (("kernel", 300), ("reference", 400)):
         rows = []

@@ -95,9 +95,10 @@ def test_every_service_parameter_has_a_range_and_a_unit():
             {"walk_in_registration": 0.4, "ambulance_handover": 0.6},
         ),
         (
-            ["probability.treatment.ward_stay=0.5", "probability.treatment.discharged=0.5"],
+            ["probability.treatment.specialty_review=0.5",
+             "probability.treatment.discharged=0.5"],
             lambda p: [(t.target, t.probability, t.condition) for t in p.outgoing("treatment")],
-            [("ward_stay", None, "acuity <= 1"), ("ward_stay", 0.5, None),
+            [("specialty_review", None, "acuity <= 1"), ("specialty_review", 0.5, None),
              ("discharged", 0.5, None)],
         ),
         (["service.resus.mean=120"], lambda p: p.activities["resus"].service.params["mean"],
@@ -116,7 +117,7 @@ def test_every_service_parameter_has_a_range_and_a_unit():
          0.1),
         (["capacity.ed_doctor=12"],
          lambda p: (p.resources["ed_doctor"].capacity, p.resources["ed_doctor"].shifts),
-         (12, ((0, 8, 4), (8, 12, 9), (12, 24, 12)))),
+         (12, ((0, 8, 5), (8, 12, 9), (12, 24, 12)))),  # 3, 5, 7 doctors x 12/7, rounded
     ],
 )  # fmt: skip
 def test_each_key_changes_the_loaded_pathway(overrides, read, expected):
@@ -296,7 +297,7 @@ def write_pathway(folder, edit=lambda text: text, name="mine.toml"):
 @pytest.mark.parametrize(
     "edit, fragment",
     [
-        (lambda t: t.replace("capacity = 140 ", "capacity = 0 "),
+        (lambda t: t.replace("capacity = 144\n", "capacity = 0\n"),
          "[resources] ward_bed: capacity must be an integer >= 1, got 0"),
         (lambda t: t.replace('target = "triage"\nprobability = 1.0', 'target = "triage"\n'
                              'probability = 0.5', 1),

@@ -59,6 +59,8 @@ def test_band_lookup_uses_lower_edges(tmp_path):
          "got 'nope'"),
         ('[adverse_events]\ndeath_scale = "nope"\n',
          "[adverse_events] death_scale: death_scale must name a [tables] table"),
+        ('[patience]\ndistribution = "fixed"\nvalue = 60\noutcome = "home"\nscale = "nope"\n',
+         "[patience] scale: scale must name a [tables] table; tables: (none); got 'nope'"),
         ('[adverse_events]\nreadmission_odds_by_outcome = { gone = 2.0 }\n',
          "[adverse_events] readmission_odds_by_outcome: 'gone' is not a terminal state"),
         ('[adverse_events]\nreadmission_odds_by_outcome = { home = -1 }\n',

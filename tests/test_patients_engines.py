@@ -41,6 +41,7 @@ from scenarios.patients.pathway import (
     READMISSION_DAYS,
     load_pathway,
 )
+from scenarios.patients.summaries import resource_table
 from simulations.errors import ConfigError
 
 
@@ -469,6 +470,24 @@ def test_requeued_patient_keeps_its_patience_clock(engine):
     assert in_queue.sum() > 5
 
 
+def test_patience_is_scaled_by_the_patients_table(engine):
+    """``[patience] scale``: a patient leaves exactly ``patience x scale[acuity]`` after
+    joining an overloaded queue; with a scale of 1000 (urgent patients here) nobody leaves."""
+    scale = [1000.0, 1000.0, 0.5, 1.0, 2.0]
+    raw = single_queue(1, {"distribution": "fixed", "value": 60}, attributes=["acuity"])
+    raw["patience"] = {"distribution": "fixed", "value": 120, "applies_to": ["serve"],
+                       "outcome": "left", "scale": "patience"}
+    raw["tables"] = {"patience": {"acuity": BY_ACUITY, "values": scale}}
+    log = run(raw, 17, engine=engine, rate=3.0, horizon=3 * DAY)
+    table = visits(log, "serve").join(cases(log, ("done", "left"))["end"])
+    table["acuity"] = log.groupby(log["case:concept:name"].astype(int))["case:acuity"].first()
+    left = table[table["outcome"] == "left"]
+    assert {3, 4} <= set(left["acuity"]) <= {3, 4, 5}
+    expected = 120 * np.array(scale)[left["acuity"].to_numpy() - 1]
+    assert np.allclose(left["end"] - left["schedule"], expected, atol=SECOND)
+    assert (table["acuity"] <= 2).sum() > 10
+
+
 # -- readmission ------------------------------------------------------------------------------
 
 READMIT = 0.3
@@ -699,3 +718,29 @@ def test_engines_agree_on_the_default_ed_by_age_and_acuity():
     # and the effects are there: admission rises with age band
     share = admitted.groupby(both["age"]).mean()
     assert share["[0, 18)"] < share["[18, 65)"] < share["[65, 80)"], share
+
+
+# -- the resources table ----------------------------------------------------------------------
+
+
+def test_resource_table_counts_units_serving_past_their_shift(engine):
+    """Utilisation over on-duty unit-minutes where a unit still serving after its shift ended
+    counts as on duty while it serves (so at most 1), and occupancy over all units, both
+    against a minute-by-minute count from the log's own service intervals."""
+    raw = single_queue(2, {"distribution": "fixed", "value": 300})
+    raw["resources"]["server"]["shifts"] = [[0, 8, 0], [8, 20, 2], [20, 24, 1]]
+    horizon = 3 * DAY
+    log = run(raw, 23, engine=engine, rate=0.4, horizon=horizon)
+    pathway = load_pathway(raw)
+    table = resource_table(log, pathway, pd.Timestamp(START), horizon).iloc[0]
+    at = minutes(log)
+    serve = log.assign(minute=at)[log["concept:name"] == "serve"]
+    begin = serve.loc[serve["lifecycle:transition"] == "start", "minute"].to_numpy()
+    end = serve.loc[serve["lifecycle:transition"] == "complete", "minute"].to_numpy()
+    grid = np.arange(horizon) + 0.5
+    busy = ((grid[:, None] >= begin) & (grid[:, None] < end)).sum(axis=1)
+    duty = np.array([pathway.resources["server"].capacity_at(int(m // 60) % 24) for m in grid])
+    assert (busy > duty).sum() > 60  # services run past the end of shifts
+    assert table["utilisation"] == pytest.approx(busy.sum() / np.maximum(busy, duty).sum(),
+                                                 rel=1e-3)  # fmt: skip
+    assert table["occupancy"] == pytest.approx(busy.sum() / (2 * horizon), rel=1e-3)

@@ -53,6 +53,6 @@ def test_manifest_records_the_roles(tmp_path):
                                                 "population.n_merchants=50"])  # fmt: skip
     run(scenario, config, tmp_path / "ds", progress=False)
     manifest = read_manifest(tmp_path / "ds")
-    assert manifest["manifest_version"] == 3
+    assert manifest["manifest_version"] == 4
     recorded = {t: TableRoles.from_dict(r) for t, r in manifest["roles"].items()}
     assert recorded == scenario.roles

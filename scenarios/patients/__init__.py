@@ -37,6 +37,7 @@ from scenarios.patients.eventlog import close_open, vocabulary
 from scenarios.patients.metrics import department_metrics
 from scenarios.patients.reference import acuity_for_age, simulate
 from scenarios.patients.summaries import case_table, resource_table
+from scenarios.patients.targets import compare
 from scenarios.patients.warmup import drop_warmup
 from simulations.columns import text_field
 from simulations.roles import TableRoles
@@ -71,6 +72,7 @@ def tables(zone: str = _ZONE) -> dict[str, pa.Schema]:
         "resources": pa.schema([
             ("hospital", pa.int32()), text("resource"), ("capacity", pa.int64()),
             ("busy_minutes", pa.float64()), ("utilisation", pa.float64()),
+            ("occupancy", pa.float64()),
         ]),
     }  # fmt: skip
 
@@ -116,7 +118,8 @@ class PatientsScenario(Scenario):
         "(readmitted_within_30d is null, unknown, for a visit that could return and whose 30 "
         "days after its end run past the run, whether or not it has returned yet)",
         "resources": "one row per resource: capacity, minutes of service given, utilisation "
-        "of the units on duty during the arrival window",
+        "of the units on duty (a unit serving past its shift counts as on duty) and occupancy "
+        "of all its units, during the arrival window",
     }
     roles = {
         "events": TableRoles(entities=("case:concept:name",), time="time:timestamp",
@@ -162,10 +165,19 @@ class PatientsScenario(Scenario):
         return department_metrics(
             read("events", ["case:concept:name", "concept:name", "time:timestamp",
                             "lifecycle:transition"]),
-            read("patients", ["case_id", "arrival", "outcome", "length_of_stay_minutes"]),
+            read("patients", ["case_id", "arrival", "outcome", "length_of_stay_minutes",
+                              *(["age"] if "age" in pathway.attributes else [])]),
             read("resources"), inpatient=pathway.inpatient,
             left_outcome=pathway.patience.outcome if pathway.patience else None,
+            inpatient_resources=[pathway.activities[a].resource for a in pathway.inpatient
+                                 if pathway.activities[a].resource is not None],
         )  # fmt: skip
+
+    def run_targets(self, config: dict[str, Any],
+                    metrics: dict[str, float]) -> dict[str, dict[str, Any]]:  # fmt: skip
+        """The metrics set against NHS England's type-1 figures for 2024-25
+        (:mod:`scenarios.patients.targets`)."""
+        return compare(metrics)
 
     def n_shards(self, config: dict[str, Any]) -> int:
         return config["run"]["hospitals"]

@@ -52,7 +52,8 @@ Tables = namedtuple(
     "cond_ptr cond_target prob_ptr prob_cum prob_target patience_dist patience_params "
     "patience_code death_mean death_code deterioration_mean death_mean_after deterioration_code "
     "readmission discharge unit_base "
-    "act_scale act_odds act_odds_k prob_p death_row readmit_row readmit_odds return_mean_days",
+    "act_scale act_odds act_odds_k prob_p death_row readmit_row readmit_odds return_mean_days "
+    "patience_row",
 )
 """Numeric pathway tables (all numpy arrays or scalars; shapes with A activities, R
 resources):
@@ -83,7 +84,8 @@ matrix (:func:`patient_factors`, a row per :attr:`Compiled.table_names`, -1 for 
 probabilistic row ``act_odds_k[a]``), ``prob_p`` float64[P] (each probabilistic row's own
 probability), ``death_row`` int (death-hazard multiplier), ``readmit_row`` int (odds ratio
 on ``readmission``), ``readmit_odds`` float64[A+T] (odds ratio by terminal code),
-``return_mean_days`` float (days; 0 for a uniform delay).
+``return_mean_days`` float (days; 0 for a uniform delay), ``patience_row`` int (patience
+multiplier).
 """
 
 
@@ -166,6 +168,7 @@ def compile_pathway(pathway: Pathway) -> Compiled:
     used = [a.service_scale for a in pathway.activities.values()]
     used += [t.odds_by for t in pathway.transitions]
     used += [pathway.adverse_events.death_scale, pathway.adverse_events.readmission_odds]
+    used += [patience.scale if patience else None]
     table_names = tuple(dict.fromkeys(u for u in used if u is not None))
     row = {name: j for j, name in enumerate(table_names)}
     act_scale = np.full(n_act, -1, np.int64)
@@ -241,6 +244,7 @@ def compile_pathway(pathway: Pathway) -> Compiled:
         row.get(adverse.readmission_odds, -1),
         readmit_odds,
         adverse.readmission_mean_days,
+        row.get(patience.scale, -1) if patience else -1,
     )
     return Compiled(tables, acts, terminal, res_names, attrs, tuple(conditions), table_names)
 

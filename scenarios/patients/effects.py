@@ -18,6 +18,8 @@ A value below the first edge falls in the first band. Tables are used by name:
 * an activity's ``service_scale = "NAME"``: the service time is multiplied by the value
   (e.g. a ward stay longer for older, sicker patients);
 * ``[adverse_events] death_scale = "NAME"``: both death hazards are multiplied by it;
+* ``[patience] scale = "NAME"``: the patience is multiplied by it (e.g. urgent patients
+  rarely leave);
 * ``[adverse_events] readmission_odds = "NAME"``: an odds ratio on ``readmission_30d``,
   times ``readmission_odds_by_outcome`` (a table of odds ratios by terminal state, 1 for
   states not named).

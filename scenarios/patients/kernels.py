@@ -287,6 +287,8 @@ def _arrive(s, i, t):
     s.arrival[i] = t
     if s.patience_dist >= 0:
         s.patience[i] = sample_service(s.patience_dist, s.patience_params, s.bits)
+        if s.patience_row >= 0:
+            s.patience[i] *= s.fac[s.patience_row, s.root[i]]
     s.clock_t[i, CLOCK_STEP] = math.inf
     _set_clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean), s.bits))
     _set_clock(s, i, CLOCK_DETERIORATION, t + exponential(s.deterioration_mean, s.bits))

@@ -6,7 +6,8 @@ inpatient activity for an admitted patient (a ward bed), else the case's termina
 (discharge, leaving without being seen, death). It is NHS England's "time in A&E" (the
 4-hour standard counts arrivals with at most 240 minutes; the 12-hour figure those with
 more than 720 minutes from arrival). A bed wait is the time an admitted patient spends
-queueing for the inpatient activity (from its ``schedule`` to its ``start`` event).
+queueing for the inpatient activity (from its ``schedule`` to its ``start`` event), NHS
+England's wait "from decision to admit".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ FOUR_HOURS, TWELVE_HOURS = 240.0, 720.0
 
 def department_metrics(events: pd.DataFrame, cases: pd.DataFrame, resources: pd.DataFrame,
                        inpatient: Collection[str], left_outcome: str | None,
+                       inpatient_resources: Collection[str] = (),
                        ) -> dict[str, float]:  # fmt: skip
     """Metrics of one run (every hospital together).
 
@@ -36,13 +38,16 @@ def department_metrics(events: pd.DataFrame, cases: pd.DataFrame, resources: pd.
         The ``events`` table, each case's rows in the order they happened.
     cases : pandas.DataFrame
         The ``patients`` table (``case_id``, ``arrival``, ``outcome``,
-        ``length_of_stay_minutes``).
+        ``length_of_stay_minutes``; ``age`` in years, optional).
     resources : pandas.DataFrame
-        The ``resources`` table (``resource``, ``capacity``, ``utilisation``, ``hospital``).
+        The ``resources`` table (``resource``, ``capacity``, ``utilisation``, ``occupancy``,
+        ``hospital``).
     inpatient : collection of str
         Activities after admission: starting one is leaving the department.
     left_outcome : str or None
         The outcome of leaving without being seen.
+    inpatient_resources : collection of str
+        Resources of the inpatient activities (wards), whose occupancy is reported.
 
     Returns
     -------
@@ -50,8 +55,10 @@ def department_metrics(events: pd.DataFrame, cases: pd.DataFrame, resources: pd.
         ``attendances``; ``within_4h_share`` and ``over_12h_share`` (of attendances);
         ``time_in_department_{median,p90,p95}_minutes``;
         ``non_admitted_time_in_department_mean_minutes``; ``left_without_being_seen_share``;
-        ``admitted_share``; ``bed_wait_{median,p90}_minutes`` (admitted patients);
-        ``utilisation.<resource>`` (capacity-weighted over hospitals, 0-1).
+        ``admitted_share`` (and ``admitted_share_65_plus`` of patients aged 65 or more, with
+        ``age``); ``bed_wait_{median,p90}_minutes`` and ``bed_wait_over_{4h,12h}_share``
+        (admitted patients); ``utilisation.<resource>`` (capacity-weighted over hospitals,
+        0-1) and ``occupancy.<resource>`` of the inpatient activities' resources.
     """
     case_ids = cases["case_id"].astype(str).to_numpy()
     arrival = pd.to_datetime(cases["arrival"])
@@ -84,12 +91,24 @@ def department_metrics(events: pd.DataFrame, cases: pd.DataFrame, resources: pd.
         "admitted_share": float(is_admitted.sum() / n),
         "bed_wait_median_minutes": _quantile(bed_wait, 0.5),
         "bed_wait_p90_minutes": _quantile(bed_wait, 0.9),
+        "bed_wait_over_4h_share": _share(bed_wait > FOUR_HOURS),
+        "bed_wait_over_12h_share": _share(bed_wait > TWELVE_HOURS),
     }  # fmt: skip
-    weighted = resources.assign(used=resources["utilisation"] * resources["capacity"])
-    by_resource = weighted.groupby("resource", sort=False)[["used", "capacity"]].sum()
+    if "age" in cases:
+        figures["admitted_share_65_plus"] = _share(is_admitted[cases["age"].to_numpy() >= 65])
+    weighted = resources.assign(used=resources["utilisation"] * resources["capacity"],
+                                filled=resources["occupancy"] * resources["capacity"])
+    by_resource = weighted.groupby("resource", sort=False)[["used", "filled", "capacity"]].sum()
     for name, row in by_resource.iterrows():
         figures[f"utilisation.{name}"] = float(row["used"] / max(row["capacity"], 1))
+    for name in dict.fromkeys(inpatient_resources):
+        row = by_resource.loc[name]
+        figures[f"occupancy.{name}"] = float(row["filled"] / max(row["capacity"], 1))
     return figures
+
+
+def _share(flags: np.ndarray) -> float:
+    return float(flags.mean()) if len(flags) else float("nan")
 
 
 def _quantile(values: np.ndarray, q: float) -> float:

@@ -9,13 +9,15 @@ A pathway file is TOML with these sections (every duration in minutes, every hou
     [activities.NAME] service = {distribution = ..., ...}, optional resource, priority_by,
                       and one of hold_until or hold_until_next (blocking, below)
     [[transitions]]   source, target, and exactly one of probability or condition
-    [patience]        LWBS: a service-time table plus applies_to (activities) and outcome
+    [patience]        LWBS: a service-time table plus applies_to (activities), outcome and
+                      an optional scale (a [tables] multiplier by patient)
     [adverse_events]  deterioration_per_day, death_per_day, death_per_day_after_deterioration,
                       death_outcome, readmission_30d, optional death_scale,
                       readmission_odds, readmission_odds_by_outcome, readmission_mean_days
     [tables.NAME]     values by bands of one or two attributes, used by a transition's
-                      odds_by, an activity's service_scale and the adverse events' death_scale
-                      and readmission_odds (:mod:`scenarios.patients.effects`)
+                      odds_by, an activity's service_scale, the patience's scale and the
+                      adverse events' death_scale and readmission_odds
+                      (:mod:`scenarios.patients.effects`)
 
 Conditions are kept as expression strings over the declared ``attributes`` (parsed later by
 the rules language). From an activity, conditions are tried in file order and the first that
@@ -95,7 +97,7 @@ _KEYS = {
     "activities": ("resource", "service", "priority_by", "hold_until", "hold_until_next",
                    "service_scale"),
     "transitions": ("source", "target", "probability", "condition", "odds_by"),
-    "patience": ("applies_to", "outcome"),
+    "patience": ("applies_to", "outcome", "scale"),
     "adverse_events": (
         "deterioration_per_day",
         "death_per_day",
@@ -173,11 +175,13 @@ class Transition:
 
 @dataclass(frozen=True)
 class Patience:
-    """Leaving without being seen: waits in ``applies_to`` longer than ``time`` (minutes)."""
+    """Leaving without being seen: waits in ``applies_to`` longer than ``time`` (minutes),
+    multiplied by the patient's value in the ``scale`` table when one is named."""
 
     time: ServiceTime
     applies_to: tuple[str, ...]
     outcome: str
+    scale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -418,7 +422,8 @@ def _parse(rd: _Reader, data: Mapping) -> Pathway:
                 "outcome",
                 f"{outcome!r} is not a terminal state; terminal: {', '.join(terminal)}",
             )
-        patience = Patience(time, applies, outcome)
+        scale = table_name(raw.get("scale"), "patience", "scale", "scale")
+        patience = Patience(time, applies, outcome, scale)
     raw = rd.table(data.get("adverse_events", {}), "adverse_events", None, "adverse_events")
     death_outcome = raw.get("death_outcome")
     if death_outcome is not None and death_outcome not in terminal:

@@ -95,9 +95,11 @@ ACUITY_SHARES = (0.02, 0.18, 0.45, 0.25, 0.10)
 #: 65+ are more often brought by ambulance and admitted: Downing & Wilson, "Older people's
 #: use of Accident and Emergency services", Age and Ageing 34(1), 2005; 47% of A&E
 #: attendances aged 65+ admitted in HES 2015, per Gilbert & Conroy, Br J Hosp Med 78(10),
-#: 2017). The immediate (resuscitation) level is about 0.75% of attendances over a census
-#: age mix (an assumption); the other levels averaged over that mix are close to
-#: :data:`ACUITY_SHARES`.
+#: 2017). The immediate (resuscitation) level is about 0.9% of attendances over the default
+#: catchment, as in ECDS 2024-25 (213,334 "1 - Immediate resuscitation" of 25,822,265
+#: unplanned attendances of every A&E type, 0.83%: NHS England, Hospital Accident and
+#: Emergency Activity 2024-25, provider-level file, national row); the other levels averaged
+#: over that mix are close to :data:`ACUITY_SHARES`.
 ACUITY_BY_AGE = (
     (0, (0.003, 0.08, 0.35, 0.40, 0.167)),
     (18, (0.006, 0.15, 0.45, 0.28, 0.114)),
@@ -287,6 +289,8 @@ class _Model:
         patience = p.patience.time.sample(rng) if p.patience else math.inf
         factors = {name: float(t.lookup({k: np.array([attrs[k]]) for k in t.keys})[0])
                    for name, t in p.tables.items()}  # fmt: skip
+        if p.patience and p.patience.scale is not None:
+            patience *= factors[p.patience.scale]
         death = self._clock(self._death_mean(factors, self.death_mean))
         deteriorate = self._clock(self.deterioration_mean)
         env.process(self.patient(_Case(pid, attrs, patience, death, deteriorate, False, factors)))

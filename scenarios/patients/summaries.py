@@ -90,7 +90,11 @@ def resource_table(
     service given in services starting at or after ``since_minutes``, a service cut short by
     death ending at the death) and ``utilisation`` (the share of on-duty unit-minutes spent
     serving during the window ``[start + since_minutes, start + horizon_minutes)``, in
-    minutes since ``start``; stays running past it are not counted there). ``since_minutes``
+    minutes since ``start``; stays running past it are not counted there). A unit serving
+    past the end of its shift counts as on duty until it finishes, hour by hour (a ward bed
+    keeps its patient through hours when no new patient is placed), so utilisation is at
+    most 1; ``occupancy`` is the share of all unit-minutes (``capacity`` units through the
+    window, shifts ignored) spent serving, NHS England's measure for beds. ``since_minutes``
     is the warm-up (``run.warmup_days``): pass the whole log, warm-up cases included, since
     they occupy units in the window. ``local_offsets`` (minutes the wall clock is ahead, by
     day) puts the rosters on local hours, as the engines do."""
@@ -107,7 +111,8 @@ def resource_table(
     begin = t[starts]
     end = np.where(paired, t[np.minimum(starts + 1, case.size - 1)], minutes[last][case[starts]])
     names = list(pathway.resources)
-    owner = np.repeat(np.arange(len(names)), [r.capacity for r in pathway.resources.values()])
+    capacity = np.array([r.capacity for r in pathway.resources.values()], np.float64)
+    owner = np.repeat(np.arange(len(names)), capacity.astype(np.int64))
     owner = owner[unit_codes[held][starts]]
     busy = np.bincount(owner, np.where(begin >= since_minutes, end - begin, 0.0),
                        minlength=len(names))  # fmt: skip
@@ -115,15 +120,35 @@ def resource_table(
               - np.clip(begin, since_minutes, horizon_minutes))  # fmt: skip
     busy_in_window = np.bincount(owner, window, minlength=len(names))
     hours = np.arange(int(since_minutes // 60), int(np.ceil(horizon_minutes / 60.0)))
+    edges = np.clip(np.append(hours, hours[-1] + 1) * 60.0, since_minutes, horizon_minutes) \
+        if hours.size else np.zeros(1)  # fmt: skip
+    lo, hi = (np.clip(x, since_minutes, horizon_minutes) for x in (begin, end))
     first = start.hour * 60 + start.minute
     offsets = np.zeros(0) if local_offsets is None else np.asarray(local_offsets, np.float64)
     day_hour = np.array([local_hour(h, first, offsets)
                          for h in start.hour + hours], dtype=np.int64)  # fmt: skip
     duty = np.array([r.duty for r in pathway.resources.values()]).reshape(-1, 24)
-    on_duty = duty[:, day_hour].sum(axis=1) * 60.0
+    scheduled = duty[:, day_hour] * np.diff(edges)
+    on_duty = np.array([np.maximum(scheduled[r], _busy_by_bin(lo[owner == r], hi[owner == r],
+                                                              edges)).sum()
+                        for r in range(len(names))])  # fmt: skip
     return pd.DataFrame({
         "resource": names, "capacity": [r.capacity for r in pathway.resources.values()],
         "busy_minutes": busy,
         "utilisation": np.divide(busy_in_window, on_duty, where=on_duty > 0,
                                  out=np.zeros(len(names))),
+        "occupancy": busy_in_window / (capacity * max(horizon_minutes - since_minutes, 1e-9)),
     })  # fmt: skip
+
+
+def _busy_by_bin(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Unit-minutes busy in each bin ``[edges[k], edges[k + 1])`` of intervals
+    ``[begin, end)`` (minutes, shapes (n,) and (K + 1,)), from the busy area up to each edge:
+    ``sum(max(0, min(t, end) - begin))``, by prefix sums over the sorted ends."""
+    def area_of(points: np.ndarray) -> np.ndarray:
+        n = np.searchsorted(points, edges, side="right")
+        prefix = np.concatenate([[0.0], np.cumsum(points)])
+        return edges * n - prefix[n]
+
+    keep = end > begin
+    return np.diff(area_of(np.sort(begin[keep])) - area_of(np.sort(end[keep])))
