@@ -4,7 +4,7 @@ Run: ``python benchmarks/bench_bank.py`` (about 5-8 minutes on 2 cores; ``--quic
 a smaller sanity run). Prints, from one run:
 
 1. kernel and Mesa-reference throughput (transactions per second) on the same config,
-   and their ratio;
+   and their ratio, and the seconds a first run spends compiling the kernels;
 2. end-to-end rows per second written to Parquet (every table: transactions, sessions,
    alerts, ...) for 600,000 customers over 30 days, sized to give at least 30 million
    transactions (about 1.7 per customer-day);
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from simulations.compiling import compile_seconds
 from simulations.runner import run
 from simulations.scenario import get_scenario
 
@@ -129,6 +130,9 @@ def main() -> None:
     rates = engine_throughput(500 if args.quick else 20_000, 10 if args.quick else 30)
     ratio = rates["kernel"] / rates["reference"]
     print(f"  ratio kernel/reference: {ratio:,.0f}x (target >= {TARGET_RATIO}x)")
+    cold, warm = compile_seconds("bank", ["population.n_customers=200", "run.days=2"])
+    print(f"  first run's kernel compile (empty Numba cache): {cold - warm:.1f} s "
+          f"(2-day run: {cold:.1f} s cold, {warm:.1f} s cached)")  # fmt: skip
 
     with tempfile.TemporaryDirectory(dir=".") as folder:
         print(f"2. end to end: {big:,} customers x 30 days -> Parquet, {args.workers} workers")

@@ -4,7 +4,8 @@ Run: ``python benchmarks/bench_patients.py``. Prints, from one run: patients per
 the kernel and of the SimPy reference on the same pathway and arrivals (the default ED at
 150 arrivals a day, 8 simulated weeks; each the best of a few runs), their ratio (target
 >= 50x), and the wall time to
-generate one simulated year of the default emergency department with ``synthsim run``.
+generate one simulated year of the default emergency department with ``synthsim run``,
+and the seconds a first run spends compiling the kernels (empty Numba cache).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from scenarios.patients.arrivals import poisson_arrivals
 from scenarios.patients.engine import sample_attributes, simulate_kernel
 from scenarios.patients.pathway import DEFAULT_PATHWAY, load_pathway
 from scenarios.patients.reference import simulate
+from simulations.compiling import compile_seconds
 from simulations.runner import run
 from simulations.scenario import get_scenario
 
@@ -82,6 +84,9 @@ def main() -> None:
           f"(target >= {TARGET_RATIO:.0f}x)")  # fmt: skip
     print("2. synthsim run patients, 365 days")
     one_year()
+    cold, warm = compile_seconds("patients", ["run.days=2", "run.warmup_days=0"])
+    print(f"3. first run's kernel compile (empty Numba cache): {cold - warm:.1f} s "
+          f"(2-day run: {cold:.1f} s cold, {warm:.1f} s cached)")  # fmt: skip
 
 
 if __name__ == "__main__":

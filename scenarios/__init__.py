@@ -1,9 +1,8 @@
-"""Domain scenarios. ``REGISTRY`` maps a scenario's name to ``module:class``; modules are
-imported only when the scenario is used, so listing scenarios stays fast."""
+"""Domain scenarios shipped with synthsim: ``bank`` and ``patients``.
 
-__all__ = ["REGISTRY"]
+Scenarios are found through the entry-point group ``synthsim.scenarios`` (see
+``pyproject.toml`` and :func:`simulations.scenario.get_scenario`), not through this package,
+so another distribution can add its own; a scenario's module is imported only when used.
+"""
 
-REGISTRY = {
-    "bank": "scenarios.bank:BankScenario",
-    "patients": "scenarios.patients:PatientsScenario",
-}
+__all__: list[str] = []

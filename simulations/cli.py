@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from simulations.backends import check_scheduler
+from simulations.compiling import COMPILING_MESSAGE, cold_modules
 from simulations.config import describe_schema, load_toml
 from simulations.datasets import read_manifest
 from simulations.errors import ConfigError, OutputError, SynthsimError
@@ -77,6 +79,14 @@ def describe(scenario: str) -> None:
         console.print(table)
 
 
+def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--scheduler`` as given, or a usage error naming the bad value."""
+    try:
+        return check_scheduler(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
 @cli.command("run")
 @click.argument("scenario")
 @click.option(
@@ -108,6 +118,17 @@ def describe(scenario: str) -> None:
     help="Local processes running shards; the output does not depend on it.",
 )
 @click.option(
+    "--scheduler",
+    metavar="ADDRESS|local",
+    default=None,
+    callback=_check_scheduler,
+    help="Run shards on Dask instead of local processes [default: local processes, "
+    "--workers of them]. 'local' starts a Dask LocalCluster of --workers workers; an address "
+    "(tcp://HOST:8786) uses a running cluster ('dask scheduler', then 'dask worker "
+    "tcp://HOST:8786' on each machine, with synthsim installed), whose workers must see the "
+    "output folder at the same path (a shared file system). The output does not depend on it.",
+)
+@click.option(
     "--engine",
     default=None,
     help="'kernel' (Numba) or 'reference' (the readable Mesa/SimPy model) "
@@ -115,13 +136,15 @@ def describe(scenario: str) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset at --out.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
-def run_command(scenario, config_path, overrides, seed, out, fmt, workers, engine, overwrite,
-                quiet) -> None:  # fmt: skip
+def run_command(scenario, config_path, overrides, seed, out, fmt, workers, scheduler, engine,
+                overwrite, quiet) -> None:  # fmt: skip
     """Simulate SCENARIO and write its dataset (Parquet or CSV parts plus manifest.json)."""
     sc = get_scenario(scenario)
     config = sc.resolve_config(config_path, overrides, seed)
+    if not quiet and (engine or sc.engines[0]) == "kernel" and cold_modules(sc.kernel_modules):
+        click.echo(COMPILING_MESSAGE, err=True)  # Numba's cache is empty or stale
     result = run(sc, config, out or Path("out") / sc.name, fmt=fmt, workers=workers,
-                 overwrite=overwrite, engine=engine,
+                 scheduler=scheduler, overwrite=overwrite, engine=engine,
                  progress=not quiet)  # fmt: skip
     if quiet:
         return
@@ -456,6 +479,65 @@ def compare_command(synthetic, real, table, real_table, mapping, target, parts, 
     if json_path is not None:
         report.to_json(json_path)
         click.echo(f"wrote {json_path}")
+
+
+@cli.command("experiment")
+@click.argument("plan_path", metavar="PLAN.toml",
+                type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Experiment folder (rerunning the same plan into it completes it).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Runs at a time (local processes, or Dask workers with --scheduler local).")
+@click.option("--scheduler", default=None, metavar="ADDRESS|local", callback=_check_scheduler,
+              help="Run on Dask: 'local' starts a local cluster, else a scheduler address.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace a finished experiment of a different plan at --out.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def experiment_command(plan_path, out, workers, scheduler, overwrite, quiet) -> None:  # fmt: skip
+    """Run the what-if experiment PLAN.toml (variants x replications) and summarise it."""
+    from simulations.experiment import run_experiment
+    from simulations.plan import load_plan
+
+    plan = load_plan(plan_path)
+    result = run_experiment(plan, out, workers=workers, scheduler=scheduler,
+                            progress=not quiet, overwrite=overwrite)  # fmt: skip
+    if quiet:
+        return
+    console = Console(width=200, markup=False, highlight=False)
+    table = Table(title=Text(f"{plan.scenario}: {len(plan.variants)} variants x "
+                             f"{plan.replications} replications, mean [95% interval]; "
+                             f"difference from {plan.baseline!r} paired by replication"),
+                  title_justify="left")  # fmt: skip
+    for column in ("metric", "variant", "n", "mean [95% CI]", "difference [95% CI]",
+                   "variance ratio"):  # fmt: skip
+        table.add_column(column)
+    differences = result.differences.set_index(["variant", "metric"])
+    by_metric = result.summary.assign(order=result.summary["metric"].map(
+        {m: i for i, m in enumerate(plan.metrics)})).sort_values("order", kind="stable")
+    for row in by_metric.itertuples(index=False):
+        diff = "baseline" if row.variant == plan.baseline else ""
+        ratio = ""
+        if (row.variant, row.metric) in differences.index:
+            d = differences.loc[(row.variant, row.metric)]
+            diff = f"{_shown(d['mean'])} [{_shown(d['ci_low'])}, {_shown(d['ci_high'])}]"
+            ratio = _shown(d["variance_ratio"])
+        table.add_row(Text(row.metric), Text(row.variant), str(row.n),
+                      f"{_shown(row.mean)} [{_shown(row.ci_low)}, {_shown(row.ci_high)}]",
+                      diff, ratio)  # fmt: skip
+    console.print(table)
+    click.echo(f"runs: {result.executed} executed, {result.skipped} already finished, "
+               f"{len(result.failures)} failed")  # fmt: skip
+    for failure in result.failures:
+        click.echo(f"  failed: {failure['variant']} replication {failure['replication']}: "
+                   f"{failure['error']}")  # fmt: skip
+    click.echo(f"wrote {result.path}: {', '.join(result.files)}, experiment.json")
+
+
+def _shown(value: float) -> str:
+    """A figure for the experiment table: 4 significant digits, thousands grouped."""
+    if value != value:
+        return "nan"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
 
 
 def main() -> None:

@@ -1,8 +1,10 @@
 """Run a scenario shard by shard and write its dataset.
 
 Shards are independent: each builds its own agents from its own random streams and writes
-its own part files (``<table>/part-<shard>``), so running them in one process or in many
-gives byte-identical datasets. The dataset appears atomically with its manifest.
+its own part files (``<table>/part-<shard>``), so running them in one process, in many local
+processes or on a Dask cluster (:mod:`simulations.backends`) gives byte-identical datasets.
+Workers write into the run's temporary folder beside the output, so a Dask cluster's workers
+must share that file system at the same path. The dataset appears atomically with its manifest.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import multiprocessing
 import queue
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from simulations.backends import check_scheduler, executor
 from simulations.datasets import read_parts
 from simulations.eventlog import DatasetWriter, TablePartWriter, part_file
 from simulations.manifest import build_manifest
@@ -85,9 +89,16 @@ def _run_part(scenario, config, part, folder, fmt, engine, advance) -> _PartStat
     return stats
 
 
-def _worker(name, config, part, folder, fmt, engine, updates) -> _PartStats:
-    """Entry point of a worker process: run one shard, report progress through a queue."""
-    return _run_part(get_scenario(name), config, part, folder, fmt, engine, updates.put)
+def _worker(name, config, part, folder, fmt, engine, updates=None) -> _PartStats:
+    """Entry point of a worker process: run one shard, report progress through a queue
+    (``None``: a Dask worker, which no local queue reaches; the caller counts finished shards).
+    """
+    advance = updates.put if updates is not None else _ignore
+    return _run_part(get_scenario(name), config, part, folder, fmt, engine, advance)
+
+
+def _ignore(units: int) -> None:
+    """Progress of a shard whose caller only hears of it when the shard is done."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +117,7 @@ def run(
     *,
     fmt: str = "parquet",
     workers: int = 1,
+    scheduler: str | None = None,
     overwrite: bool = False,
     engine: str | None = None,
     progress: bool = True,
@@ -115,8 +127,16 @@ def run(
     Parameters
     ----------
     workers : int
-        Local processes running shards; 1 runs them in this process. The output does
-        not depend on it.
+        Local processes running shards; 1 runs them in this process. With
+        ``scheduler="local"``, the number of Dask worker processes. The output does not
+        depend on it.
+    scheduler : str, optional
+        None (default): local processes as ``workers`` says. ``"local"``: start a Dask
+        ``LocalCluster`` of ``workers`` processes for this run. Any other value: the address
+        of a running Dask scheduler (``"tcp://host:8786"``). Dask workers write their part
+        files straight into the run's temporary folder beside ``out``, so on a real cluster
+        that folder must be on a file system every worker sees at the same path, and the
+        workers need this package installed. The output does not depend on it.
     engine : str, optional
         One of ``scenario.engines`` (``"kernel"``, or ``"reference"`` for the readable model);
         by default the scenario's first.
@@ -124,22 +144,30 @@ def run(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"The 'workers' parameter must be an int in the range [1, inf). "
                          f"Got {workers!r} instead.")  # fmt: skip
+    check_scheduler(scheduler)
     engine = engine or scenario.engines[0]
     scenario.check_engine(engine)
     started = time.perf_counter()
     n_shards = scenario.n_shards(config)
     total = sum(scenario.shard_work(config, s) for s in range(n_shards))
-    with DatasetWriter(out, fmt=fmt, overwrite=overwrite) as writer:
+    in_process = scheduler is None and (workers == 1 or n_shards == 1)
+    # The target is checked (and the temporary folder made) before a cluster is started or
+    # reached, and the cluster before any simulation: a failure costs little and leaves nothing.
+    backend = nullcontext() if in_process else executor(workers, scheduler)
+    with DatasetWriter(out, fmt=fmt, overwrite=overwrite) as writer, backend as pool:
         folder = writer.tmp_dir
         run_wide = _Emitter(scenario, folder, 0, fmt, scenario.table_schemas(config))
         run_wide.stats.summary = scenario.run_global(config, run_wide)
         parts = [run_wide.close()]
         with progress_bar(f"{scenario.name}", total, scenario.work_unit, progress) as advance:
-            if workers == 1 or n_shards == 1:
+            if in_process:
                 for shard in range(n_shards):
                     parts.append(_run_part(scenario, config, shard, folder, fmt, engine, advance))
+            elif scheduler is None:
+                parts += _run_local(pool, scenario, config, n_shards, folder, fmt, engine,
+                                    advance)  # fmt: skip
             else:
-                parts += _run_pool(scenario, config, n_shards, folder, fmt, engine, workers,
+                parts += _run_dask(pool, scenario, config, n_shards, folder, fmt, engine,
                                    advance)  # fmt: skip
         metrics = scenario.run_metrics(
             config, lambda table, columns=None: read_parts(folder, table, columns))
@@ -149,28 +177,51 @@ def run(
     return RunResult(path, manifest, time.perf_counter() - started)
 
 
-def _run_pool(scenario, config, n_shards, folder, fmt, engine, workers, advance):
-    """Run the shards in ``workers`` spawned processes; results come back in shard order."""
+def _run_local(pool, scenario, config, n_shards, folder, fmt, engine, advance):
+    """Run the shards on a local process pool; each shard reports its progress day by day
+    through a queue. Results come back in shard order."""
     context = multiprocessing.get_context("spawn")
-    results: dict[int, _PartStats] = {}
-    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with context.Manager() as manager:
         updates = manager.Queue()
-        futures = {
-            pool.submit(_worker, scenario.name, config, s, folder, fmt, engine, updates): s
-            for s in range(n_shards)
-        }
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-                _drain(updates, advance)
-                for future in done:
-                    results[futures[future]] = future.result()
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
-        _drain(updates, advance)
+        return _collect(pool, scenario, config, n_shards, folder, fmt, engine, updates,
+                        lambda shard: _drain(updates, advance))  # fmt: skip
+
+
+def _run_dask(pool, scenario, config, n_shards, folder, fmt, engine, advance):
+    """Run the shards on a Dask cluster's executor; a local queue cannot reach its workers,
+    so the bar advances by a shard's whole work when it is done. Results in shard order."""
+
+    def done(shard: int | None) -> None:
+        if shard is not None:
+            advance(scenario.shard_work(config, shard))
+
+    return _collect(pool, scenario, config, n_shards, folder, fmt, engine, None, done)
+
+
+def _collect(pool, scenario, config, n_shards, folder, fmt, engine, updates, tick):
+    """Submit one task per shard to ``pool`` and return their stats in shard order.
+
+    ``tick(shard)`` is called for each finished shard, and ``tick(None)`` every 0.2 s while
+    waiting and once at the end. A failed shard cancels those not yet started and re-raises.
+    """
+    futures = {
+        pool.submit(_worker, scenario.name, config, s, folder, fmt, engine, updates): s
+        for s in range(n_shards)
+    }
+    results: dict[int, _PartStats] = {}
+    pending = set(futures)
+    try:
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            tick(None)
+            for future in sorted(done, key=futures.__getitem__):
+                results[futures[future]] = future.result()
+                tick(futures[future])
+    except BaseException:
+        for future in pending:
+            future.cancel()
+        raise
+    tick(None)
     return [results[s] for s in range(n_shards)]
 
 

@@ -1,4 +1,7 @@
-"""The contract between the engine and a domain scenario, and the scenario registry.
+"""The contract between the engine and a domain scenario, and finding scenarios.
+
+Scenarios register as entry points of the group ``synthsim.scenarios`` (name ->
+``module:Class``), so another package can add one; they are loaded only when used.
 
 A scenario knows its domain (agents, rules, kernels) but never writes files; the engine
 knows how to run shards and write datasets but never a domain. They meet here.
@@ -9,6 +12,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,7 +25,7 @@ from simulations.roles import TableRoles
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Emit", "Scenario", "get_scenario", "list_scenarios"]
+__all__ = ["ENTRY_POINT_GROUP", "Emit", "Scenario", "get_scenario", "list_scenarios"]
 
 Emit = Callable[[str, pa.RecordBatch | pa.Table], None]
 """Callback a scenario hands its output to: ``emit(table_name, batch)``."""
@@ -46,6 +50,9 @@ class Scenario(ABC):
     ``"module:function"``, the function taking the dataset folder and returning a DataFrame."""
     engines: ClassVar[tuple[str, ...]] = ("kernel",)
     work_unit: ClassVar[str] = "agent-days"  # what shard_work counts, for the progress bar
+    kernel_modules: ClassVar[tuple[str, ...]] = ()
+    """Modules of the Numba kernels (``cache=True``) the ``kernel`` engine compiles, so that
+    ``synthsim run`` can say when they are not cached yet (:mod:`simulations.compiling`)."""
 
     def resolve_config(
         self,
@@ -102,6 +109,11 @@ class Scenario(ABC):
         ``metrics`` and ``synthsim run`` prints them. None by default."""
         return {}
 
+    def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:
+        """Names of the metrics :meth:`run_metrics` returns for ``config`` (experiment plans
+        may collect only these). None by default."""
+        return ()
+
     def run_targets(self, config: dict[str, Any],
                     metrics: dict[str, float]) -> dict[str, dict[str, Any]]:  # fmt: skip
         """Published figures the run's ``metrics`` are set against, keyed by metric: each a
@@ -129,18 +141,51 @@ class Scenario(ABC):
         """
 
 
-def list_scenarios() -> dict[str, str]:
-    """Names of the registered scenarios and their one-line descriptions."""
-    from scenarios import REGISTRY
+ENTRY_POINT_GROUP = "synthsim.scenarios"
+"""The entry-point group scenarios register in: ``name = "module:Class"`` (a package's
+``[project.entry-points."synthsim.scenarios"]``)."""
 
-    return {name: get_scenario(name).description for name in REGISTRY}
+
+def _entry_points() -> dict[str, metadata.EntryPoint]:
+    """The registered scenarios' entry points by name (not loaded). A name that two
+    distributions register differently is refused."""
+    found: dict[str, metadata.EntryPoint] = {}
+    for point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        other = found.get(point.name)
+        if other is not None and other.value != point.value:
+            raise ConfigError(
+                f"Scenario {point.name!r} is registered twice in the {ENTRY_POINT_GROUP!r} "
+                f"entry points: {other.value!r} by {_distribution(other)} and "
+                f"{point.value!r} by {_distribution(point)}. Uninstall one of them."
+            )
+        found[point.name] = point
+    return found
+
+
+def _distribution(point: metadata.EntryPoint) -> str:
+    dist = getattr(point, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else "an unknown distribution"
+
+
+def list_scenarios() -> dict[str, str]:
+    """Names of the registered scenarios (sorted) and their one-line descriptions."""
+    return {name: get_scenario(name).description for name in sorted(_entry_points())}
 
 
 def get_scenario(name: str) -> Scenario:
-    """An instance of the scenario called ``name``."""
-    from scenarios import REGISTRY
-
-    if name not in REGISTRY:
-        raise ConfigError(f"Unknown scenario {name!r}. Available: {', '.join(sorted(REGISTRY))}.")
-    module, _, attribute = REGISTRY[name].partition(":")
-    return getattr(importlib.import_module(module), attribute)()
+    """An instance of the scenario called ``name``; only its module is imported."""
+    points = _entry_points()
+    if name not in points:
+        available = ", ".join(sorted(points)) or (
+            f"none (no package registers {ENTRY_POINT_GROUP!r} entry points: is synthsim "
+            "installed, e.g. with pip install -e .?)")
+        raise ConfigError(f"Unknown scenario {name!r}. Available: {available}.")
+    scenario = points[name].load()
+    if not (isinstance(scenario, type) and issubclass(scenario, Scenario)):
+        raise ConfigError(f"Scenario entry point {name!r} = {points[name].value!r} is not a "
+                          f"Scenario subclass.")  # fmt: skip
+    if getattr(scenario, "name", None) != name:  # worker processes look it up by its name
+        raise ConfigError(f"Scenario entry point {name!r} = {points[name].value!r} names a "
+                          f"scenario called {getattr(scenario, 'name', None)!r}; the two "
+                          f"must match.")  # fmt: skip
+    return scenario()

@@ -80,7 +80,7 @@ def test_default_pathway_loads():
     assert "acuity <= 1" in conditions
     assert p.resources["triage_nurse"].capacity_at(3) == 1
     assert p.resources["triage_nurse"].capacity_at(13) == 3
-    assert p.resources["ward_bed"].capacity_at(13) == 144
+    assert p.resources["ward_bed"].capacity_at(13) == 140
     assert p.resources["ward_bed"].capacity_at(3) == 0  # beds are filled from 11:00 to 22:00
 
 

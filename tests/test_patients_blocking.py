@@ -202,16 +202,15 @@ def _with_beds(beds: int):
 
 def test_cutting_ward_beds_slows_non_admitted_patients(engine):
     """The issue's check, with common seeds: four weeks of the default ED at 150 arrivals a
-    day with 130 ward beds instead of 144 (about 10% fewer). Admitted patients then wait
-    longer for beds in their cubicles, so patients who are never admitted (discharged from
-    the ED, all streams) stay longer in the department, and more leave without being seen.
-    The random streams are not yet common between the two bed counts, so single seeds are
-    noisy: measured rise of the mean stay, in minutes, kernel -2.6 to +56.8 over seeds 0-9
-    (mean +17.8, paired t = 3.1), reference +11 to +33 over seeds 0-3. The kernel's rise is
-    tested with a one-sided paired t-test at 1%."""
+    day with 126 ward beds instead of 140 (10% fewer). Admitted patients then wait longer
+    for beds in their cubicles, so patients who are never admitted (discharged from the ED,
+    all streams) stay longer in the department, and more leave without being seen. The
+    kernel gives every patient its own random stream (common random numbers), so the rise
+    shows seed by seed: measured +13 to +31 minutes over seeds 0-9 (mean +22); the
+    reference, whose draws are shared by all patients, +4 to +40 over seeds 0-3."""
     seeds = range(10 if engine == "kernel" else 4)
     stays, left = {}, {}
-    for beds in (144, 130):
+    for beds in (140, 126):
         pathway = _with_beds(beds)
         for seed in seeds:
             log = run(pathway, seed, engine=engine, rate=150 / 24, horizon=28 * DAY)
@@ -219,12 +218,9 @@ def test_cutting_ward_beds_slows_non_admitted_patients(engine):
             home = (table["outcome"] == "discharged").to_numpy()
             stays[beds, seed] = (table["end"] - table["arrival"])[home].mean()
             left[beds, seed] = (table["outcome"] == "left_without_being_seen").mean()
-    rise = np.array([stays[130, seed] - stays[144, seed] for seed in seeds])
-    if engine == "kernel":
-        assert stats.ttest_1samp(rise, 0.0, alternative="greater").pvalue < 0.01, rise
-    else:
-        assert (rise > 0).all(), rise
-    assert all(left[130, seed] > left[144, seed] for seed in seeds), left
+    rise = np.array([stays[126, seed] - stays[140, seed] for seed in seeds])
+    assert (rise > 0).all(), rise
+    assert all(left[126, seed] > left[140, seed] for seed in seeds), left
 
 
 def test_engines_agree_with_exit_block():

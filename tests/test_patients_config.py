@@ -297,7 +297,7 @@ def write_pathway(folder, edit=lambda text: text, name="mine.toml"):
 @pytest.mark.parametrize(
     "edit, fragment",
     [
-        (lambda t: t.replace("capacity = 144\n", "capacity = 0\n"),
+        (lambda t: t.replace("capacity = 140\n", "capacity = 0\n"),
          "[resources] ward_bed: capacity must be an integer >= 1, got 0"),
         (lambda t: t.replace('target = "triage"\nprobability = 1.0', 'target = "triage"\n'
                              'probability = 0.5', 1),

@@ -176,7 +176,7 @@ def test_default_ed_outcomes_depend_on_age_and_acuity(default_patients):
     assert _higher(admitted[by["0-17"]], admitted[by["18-64"]])
     assert _higher(admitted[by["18-64"]], admitted[by["65-79"]])
     assert _higher(died[by["18-64"]], died[by["65-79"] | by["80+"]])
-    assert _higher(admitted[p["acuity"] == 3], admitted[p["acuity"] == 2])
+    assert _higher(admitted[p["acuity"] >= 3], admitted[p["acuity"] <= 2])
     assert _higher(admitted[p["acuity"] >= 4], admitted[p["acuity"] == 3])
     known = p["readmitted_within_30d"].notna()
     back = p["readmitted_within_30d"].astype("boolean").fillna(False)

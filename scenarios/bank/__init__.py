@@ -19,6 +19,7 @@ from rules.oversampling import Oversampling
 from scenarios.bank import kernels as K
 from scenarios.bank.alerts import AlertEngine
 from scenarios.bank.config import DEFAULT_CONFIG, SCHEMA
+from scenarios.bank.metrics import METRIC_NAMES, bank_metrics
 from scenarios.bank.population import (
     MERCHANT_MCC,
     MerchantIndex,
@@ -58,6 +59,7 @@ class BankScenario(Scenario):
                "amlworld": "scenarios.bank.exports:to_amlworld"}  # fmt: skip
     engines = ("kernel", "reference")
     work_unit = "customer-days"
+    kernel_modules = ("scenarios.bank.kernels", "simulations.bits")
 
     def resolve_config(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """:meth:`Scenario.resolve_config`, then check that every oversampled case rate is
@@ -73,6 +75,14 @@ class BankScenario(Scenario):
         start, stop = shard_bounds(config["population"]["n_customers"],
                                    config["run"]["shard_size"])[shard]  # fmt: skip
         return (stop - start) * config["run"]["days"]
+
+    def run_metrics(self, config: dict[str, Any], read) -> dict[str, float]:
+        """Transactions, approved volume (USD), decline rate, prevalence of each typology and
+        the monitoring rules' precision (:func:`scenarios.bank.metrics.bank_metrics`)."""
+        return bank_metrics(read)
+
+    def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:
+        return METRIC_NAMES
 
     def overview_figure(self, dataset):
         from scenarios.bank.report import overview_figure

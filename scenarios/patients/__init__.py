@@ -49,6 +49,20 @@ __all__ = ["PatientsScenario"]
 _MARGINALS = {"us_2022_age_sex": "us_v2022_age_sex_single_year.csv"}
 _ATTRIBUTES = ["age", "sex", "acuity"]
 _ZONE = "Europe/London"  # the default run.timezone
+_METRICS = (
+    "attendances", "within_4h_share", "over_12h_share", "time_in_department_median_minutes",
+    "time_in_department_p90_minutes", "time_in_department_p95_minutes",
+    "non_admitted_time_in_department_mean_minutes", "left_without_being_seen_share",
+    "admitted_share", "bed_wait_median_minutes", "bed_wait_p90_minutes",
+    "bed_wait_over_4h_share", "bed_wait_over_12h_share",
+)  # fmt: skip
+"""The fixed names :func:`~scenarios.patients.metrics.department_metrics` returns."""
+
+
+def _inpatient_resources(pathway) -> list[str]:
+    """The resources of the pathway's inpatient activities (wards), each once."""
+    return list(dict.fromkeys(pathway.activities[a].resource for a in pathway.inpatient
+                              if pathway.activities[a].resource is not None))  # fmt: skip
 
 
 def tables(zone: str = _ZONE) -> dict[str, pa.Schema]:
@@ -135,6 +149,9 @@ class PatientsScenario(Scenario):
     }  # fmt: skip
     engines = ("kernel", "reference")
     work_unit = "hospital-days"
+    kernel_modules = ("scenarios.patients.kernels", "scenarios.patients.queues",
+                      "scenarios.patients.draws", "scenarios.patients.effects",
+                      "scenarios.patients.eventlog", "simulations.bits")  # fmt: skip
 
     def overview_figure(self, dataset):
         from scenarios.patients.report import overview_figure
@@ -169,9 +186,18 @@ class PatientsScenario(Scenario):
                               *(["age"] if "age" in pathway.attributes else [])]),
             read("resources"), inpatient=pathway.inpatient,
             left_outcome=pathway.patience.outcome if pathway.patience else None,
-            inpatient_resources=[pathway.activities[a].resource for a in pathway.inpatient
-                                 if pathway.activities[a].resource is not None],
+            inpatient_resources=_inpatient_resources(pathway),
         )  # fmt: skip
+
+    def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:
+        """Names of the metrics :meth:`run_metrics` returns for ``config``: the department's
+        figures, ``admitted_share_65_plus`` when patients have an age, ``utilisation.<r>`` of
+        every resource of the pathway and ``occupancy.<r>`` of the inpatient resources."""
+        pathway = configured_pathway(config)
+        inpatient = _inpatient_resources(pathway)
+        return (*_METRICS, *(["admitted_share_65_plus"] if "age" in pathway.attributes else []),
+                *(f"utilisation.{r}" for r in pathway.resources),
+                *(f"occupancy.{r}" for r in inpatient))  # fmt: skip
 
     def run_targets(self, config: dict[str, Any],
                     metrics: dict[str, float]) -> dict[str, dict[str, Any]]:  # fmt: skip

@@ -2,7 +2,7 @@
 and the event log.
 
 :func:`simulate_kernel` takes arrival times and patient attributes as arrays, sizes the
-kernel's buffers, reruns with larger ones if a buffer fills (from a copy of the random state,
+kernel's buffers, reruns with larger ones if a buffer fills (from the same random key,
 so the result does not depend on the first guess), and returns the same event log as the
 SimPy reference (:mod:`scenarios.patients.eventlog`).
 """
@@ -136,13 +136,13 @@ def simulate_kernel(
     hour_cum = np.cumsum(hours)
     offsets = np.zeros(0) if local_offsets is None else np.asarray(local_offsets, np.float64)
     start_minute = start.hour * 60 + start.minute + start.second / 60
-    bits0, slots = new_bits(rng), _case_slots(n, tab.readmission)
+    base, slots = new_bits(rng)[0], _case_slots(n, tab.readmission)
     queue_slots = min(slots, _QUEUE_SLOTS)
     while True:
         rows = _rows_per_case(pathway) * slots + 64
-        state = buffers(tab.res_capacity, slots, queue_slots, rows, bits0.copy())
+        state = buffers(tab.res_capacity, slots, queue_slots, rows)
         run(tuple(tab), attrs, cond, fac, hour_cum, offsets, float(start_minute),
-            float(horizon_minutes), tuple(state), arrivals)  # fmt: skip
+            float(horizon_minutes), tuple(state), arrivals, base)  # fmt: skip
         if not state.cnt[C_OVERFLOW]:
             break
         slots, queue_slots = 2 * slots, min(2 * queue_slots, 2 * slots)

@@ -27,7 +27,7 @@ minute 0), ``out_unit`` int32 (index in the log's unit vocabulary,
 2 complete), in simulation order. ``cnt`` int64[6] holds the counters ``C_*`` (rows,
 sequence, cases in or bound for the hospital, cases created, overflow flag, resources marked
 ``dirty``). When a buffer is full the kernel stops with the flag set and the caller reruns
-with larger buffers from a copy of the random state.
+with larger buffers from the same random key.
 
 Blocking: after a service of an activity with ``act_hold``, the case keeps its unit
 (``held``, ``held_unit``, ``held_act``) and frees it when it starts an activity that
@@ -37,7 +37,12 @@ would start another case, and free another held unit, in a recursion Numba canno
 compile); the main loop serves the dirty resources (:func:`_drain`) at the same minute,
 before the next event.
 
-All randomness is the xoshiro256** state ``bits`` (:mod:`simulations.bits`).
+Randomness: every case draws from its own xoshiro256** state (``bits[i]``,
+:mod:`simulations.bits`): arrival ``i``'s from the run's key and ``i``, a readmission's from
+a draw of the visit it follows. A case's service times, branches, patience and clocks are
+therefore the same whatever happens to other cases, so two runs that differ in one setting
+(a capacity) share their random numbers patient by patient (common random numbers), and
+differences between them are the setting's effect rather than reshuffled draws.
 """
 
 from __future__ import annotations
@@ -57,7 +62,7 @@ from scenarios.patients.queues import (
     queue_reprioritise,
 )
 from scenarios.patients.state import Sim
-from simulations.bits import uniform
+from simulations.bits import next_u64, uniform
 
 __all__ = ["run"]
 
@@ -66,6 +71,9 @@ K_COMPLETE, K_RENEGE, K_ARRIVE = range(3)
 P_PENDING, P_WAITING, P_SERVICE, P_DONE = range(4)
 C_OUT, C_SEQ, C_ACTIVE, C_CASES, C_OVERFLOW, C_DIRTY = range(6)
 SCHEDULE, START, COMPLETE = range(3)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64 (Steele, Lea and Flood, 2014)
+_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_KEY_STEP = np.uint64(0x632BE59BD9B4E019)  # odd: arrivals' keys never share a SplitMix run
 ESCALATED = -1e300  # queue priority of a deteriorated patient: ahead of every other
 
 # -- output rows, clocks -----------------------------------------------------------------
@@ -160,7 +168,7 @@ def _start(s, i, t, unit):
     if s.held[i] >= 0 and s.act_release[s.held_act[i], a]:
         _unhold(s, i)
     _emit(s, i, a, START, t, _unit_index(s, a, unit))
-    service = sample_service(s.act_dist[a], s.act_params[a], s.bits)
+    service = sample_service(s.act_dist[a], s.act_params[a], s.bits[i])
     if s.act_scale[a] >= 0:
         service *= s.fac[s.act_scale[a], s.root[i]]
     _clock(s, i, CLOCK_STEP, t + service)
@@ -245,8 +253,10 @@ def _visit(s, i, a, t):
 
 
 @nb.njit(cache=True)
-def _route(s, root, a):
-    """Next code after activity ``a``: first condition that holds, else a weighted draw."""
+def _route(s, i, a):
+    """Next code of case ``i`` after activity ``a``: first condition that holds, else a
+    weighted draw from the case's own stream."""
+    root = s.root[i]
     for j in range(s.cond_ptr[a], s.cond_ptr[a + 1]):
         if s.cond[root, j]:
             return s.cond_target[j]
@@ -258,14 +268,14 @@ def _route(s, root, a):
         p = s.prob_p[k]
         q = with_odds(p, s.fac[s.act_odds[a], root])
         rest = (1.0 - q) / (1.0 - p) if p < 1.0 else 0.0
-        u = uniform(s.bits)
+        u = uniform(s.bits[i])
         acc = 0.0
         for j in range(lo, hi):
             acc += q if j == k else s.prob_p[j] * rest
             if u < acc:
                 return s.prob_target[j]
         return s.prob_target[hi - 1]
-    u = uniform(s.bits) * s.prob_cum[hi - 1]
+    u = uniform(s.bits[i]) * s.prob_cum[hi - 1]
     k = lo
     while k < hi - 1 and s.prob_cum[k] <= u:
         k += 1
@@ -286,12 +296,13 @@ def _arrive(s, i, t):
     """Case ``i`` arrives: draw its patience and adverse-event clocks, then start."""
     s.arrival[i] = t
     if s.patience_dist >= 0:
-        s.patience[i] = sample_service(s.patience_dist, s.patience_params, s.bits)
+        s.patience[i] = sample_service(s.patience_dist, s.patience_params, s.bits[i])
         if s.patience_row >= 0:
             s.patience[i] *= s.fac[s.patience_row, s.root[i]]
     s.clock_t[i, CLOCK_STEP] = math.inf
-    _set_clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean), s.bits))
-    _set_clock(s, i, CLOCK_DETERIORATION, t + exponential(s.deterioration_mean, s.bits))
+    bits = s.bits[i]
+    _set_clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean), bits))
+    _set_clock(s, i, CLOCK_DETERIORATION, t + exponential(s.deterioration_mean, bits))
     _visit(s, i, s.start, t)  # files the case in the agenda
 
 
@@ -308,11 +319,12 @@ def _finish(s, i, code, t):
     ratio = s.readmit_odds[code]
     if s.readmit_row >= 0:
         ratio *= s.fac[s.readmit_row, s.root[i]]
-    if uniform(s.bits) < with_odds(s.readmission, ratio):
+    bits = s.bits[i]
+    if uniform(bits) < with_odds(s.readmission, ratio):
         if s.return_mean_days > 0.0:
-            u1, u2, u3 = uniform(s.bits), uniform(s.bits), uniform(s.bits)
+            u1, u2, u3 = uniform(bits), uniform(bits), uniform(bits)
         else:
-            u1, u2, u3 = uniform(s.bits), 0.0, 0.0
+            u1, u2, u3 = uniform(bits), 0.0, 0.0
         back = return_time(t, s.start_minute, s.return_mean_days, s.hour_cum, s.offsets,
                            u1, u2, u3)
         if back < s.horizon:
@@ -323,6 +335,7 @@ def _finish(s, i, code, t):
             s.cnt[C_CASES] = j + 1
             s.cnt[C_ACTIVE] += 1
             s.root[j], s.parent[j], s.phase[j], s.kind[j] = s.root[i], i, P_PENDING, K_ARRIVE
+            _seed_case(s, j, next_u64(bits))
             _clock(s, j, CLOCK_STEP, back)
 
 
@@ -335,7 +348,8 @@ def _deteriorate(s, i, t):
     if s.phase[i] == P_WAITING:
         queue_reprioritise(s, s.act_resource[s.act[i]], i, ESCALATED, s.cnt[C_SEQ])
         s.cnt[C_SEQ] += 1
-    _clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean_after), s.bits))
+    bits = s.bits[i]
+    _clock(s, i, CLOCK_DEATH, t + exponential(_death_mean(s, i, s.death_mean_after), bits))
 
 
 @nb.njit(cache=True)
@@ -356,7 +370,7 @@ def _step(s, i, t):
             s.held[i], s.held_unit[i], s.held_act[i] = s.act_resource[a], s.unit[i], a
         else:
             _release(s, i, t)
-        nxt = _route(s, s.root[i], a)
+        nxt = _route(s, i, a)
         if nxt < s.act_resource.shape[0]:
             _visit(s, i, nxt, t)
         else:
@@ -383,9 +397,22 @@ def _shift(s, t, hour):
 
 
 @nb.njit(cache=True)
-def _loop(s, arrivals):
+def _seed_case(s, i, key):
+    """Give case ``i`` its own xoshiro256** state: four SplitMix64 outputs from ``key``."""
+    z = key
+    for w in range(4):
+        z += _GOLDEN
+        x = (z ^ (z >> np.uint64(30))) * _MIX1
+        x = (x ^ (x >> np.uint64(27))) * _MIX2
+        s.bits[i, w] = x ^ (x >> np.uint64(31))
+
+
+@nb.njit(cache=True)
+def _loop(s, arrivals, base):
     n = arrivals.shape[0]
     s.root[:n] = np.arange(n)
+    for i in range(n):  # arrival i's stream depends on the seed and i only
+        _seed_case(s, i, base + np.uint64(i) * _KEY_STEP)
     s.cnt[C_CASES] = n
     shift = s.phase.shape[0]
     if (s.res_duty != s.res_capacity.reshape(-1, 1)).any():
@@ -409,7 +436,8 @@ def _loop(s, arrivals):
 
 
 @nb.njit(cache=True)
-def run(tab, attrs, cond, fac, hour_cum, offsets, start_minute, horizon, buffers, arrivals):
+def run(tab, attrs, cond, fac, hour_cum, offsets, start_minute, horizon, buffers, arrivals,
+        base):
     """Simulate every case of ``arrivals`` (sorted minutes) and their readmissions until all
     reach a terminal state.
 
@@ -419,9 +447,10 @@ def run(tab, attrs, cond, fac, hour_cum, offsets, start_minute, horizon, buffers
     ``hour_cum`` float64[24] and ``offsets`` float64[D] (attribute effects and return hours,
     see :mod:`scenarios.patients.state`), ``start_minute`` the minute
     of the day of minute 0, ``horizon`` the end of arrivals (minutes), ``buffers`` fresh
-    :class:`~scenarios.patients.state.Buffers` as a plain tuple. Returns nothing: rows are
+    :class:`~scenarios.patients.state.Buffers` as a plain tuple, ``base`` the uint64 key of
+    the per-case random streams (see the module docstring). Returns nothing: rows are
     the first ``cnt[C_OUT]`` entries of the ``out_*`` arrays, cases ``0..cnt[C_CASES]-1``;
     ``cnt[C_OVERFLOW]`` is 1 if a buffer filled up (the run is then incomplete).
     """
     _loop(Sim(*tab, attrs, cond, fac, hour_cum, offsets, start_minute, horizon, *buffers),
-          arrivals)
+          arrivals, base)

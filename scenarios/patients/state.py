@@ -39,7 +39,8 @@ Waiting queues, Q places per resource: ``q_prio`` float64[R, Q], ``q_seq``, ``q_
 Output: ``out_case`` int32, ``out_code`` int16, ``out_second`` int64, ``out_unit`` int32,
     ``out_life`` int8, each of shape (rows,) (event rows, see
     :mod:`scenarios.patients.kernels`; compact, as they are most of the memory), ``cnt``
-    int64[6] (counters), ``bits`` uint64[4] (xoshiro256** state).
+    int64[6] (counters), ``bits`` uint64[P, 4] (one xoshiro256** state per case, seeded by
+    the kernel).
 """
 
 from __future__ import annotations
@@ -83,9 +84,7 @@ structref.define_proxy(
 )  # fmt: skip
 
 
-def buffers(
-    capacity: np.ndarray, slots: int, queue_slots: int, rows: int, bits: np.ndarray
-) -> Buffers:
+def buffers(capacity: np.ndarray, slots: int, queue_slots: int, rows: int) -> Buffers:
     """Fresh :class:`Buffers`: ``slots`` cases, ``queue_slots`` waiting places per resource,
     ``rows`` output rows, every unit free and on duty (``capacity`` int64[R])."""
     n_res, cmax = len(capacity), int(capacity.max(initial=1))
@@ -107,5 +106,5 @@ def buffers(
         np.zeros((n_res, queue_slots)), ints(n_res, queue_slots), ints(n_res, queue_slots),
         ints(n_res), ints(slots),
         *(np.empty(rows, dtype) for dtype in (np.int32, np.int16, np.int64, np.int32, np.int8)),
-        ints(6), bits,  # rows past cnt[C_OUT] are never read
+        ints(6), np.zeros((slots, 4), np.uint64),  # rows past cnt[C_OUT] are never read
     )  # fmt: skip

@@ -133,7 +133,7 @@ def resource_table(
                                                               edges)).sum()
                         for r in range(len(names))])  # fmt: skip
     return pd.DataFrame({
-        "resource": names, "capacity": [r.capacity for r in pathway.resources.values()],
+        "resource": names, "capacity": capacity.astype(np.int64),
         "busy_minutes": busy,
         "utilisation": np.divide(busy_in_window, on_duty, where=on_duty > 0,
                                  out=np.zeros(len(names))),
@@ -144,7 +144,7 @@ def resource_table(
 def _busy_by_bin(begin: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
     """Unit-minutes busy in each bin ``[edges[k], edges[k + 1])`` of intervals
     ``[begin, end)`` (minutes, shapes (n,) and (K + 1,)), from the busy area up to each edge:
-    ``sum(max(0, min(t, end) - begin))``, by prefix sums over the sorted ends."""
+    ``sum(max(0, min(t, end) - begin))``, by prefix sums over the sorted begins and ends."""
     def area_of(points: np.ndarray) -> np.ndarray:
         n = np.searchsorted(points, edges, side="right")
         prefix = np.concatenate([[0.0], np.cumsum(points)])
