@@ -8,6 +8,7 @@ Layout of the output folder::
     summary.csv      per variant x metric: n, mean, std, ci_low, ci_high (95%, Student t)
     differences.csv  per variant x metric against the baseline, paired by replication
     replications.csv per variant x metric: replications for the plan's interval_width
+    sensitivity.csv  per metric x factor: Sobol or Morris indices (those designs only)
     plots/<metric>.png
     failures.csv     runs that raised, when any
     experiment.json  the manifest, written last: a folder without it is unfinished
@@ -225,7 +226,6 @@ def run_experiment(plan: Plan | str | PathLike[str] | Mapping[str, Any], out: st
     """
     if not isinstance(plan, Plan):
         plan = load_plan(plan)
-    started = time.perf_counter()
     out = Path(out)
     scenario = get_scenario(plan.scenario)
     tasks, records = [], {}
@@ -259,8 +259,7 @@ def run_experiment(plan: Plan | str | PathLike[str] | Mapping[str, Any], out: st
                 records[record["variant"], record["replication"]] = record
     ordered = [records[s.variant, s.replication] for s, _ in tasks
                if (s.variant, s.replication) in records]  # fmt: skip
-    return _finish(out, plan, ordered, failures, len(todo), len(tasks) - len(todo),
-                   time.perf_counter() - started, workers, scheduler, earlier)  # fmt: skip
+    return _finish(out, plan, ordered, failures, len(todo), len(tasks) - len(todo), earlier)
 
 
 def _map(tasks: list[_Task], workers: int, scheduler: str | None, advance):
@@ -328,8 +327,8 @@ def _tables(plan: Plan, records: list[dict[str, Any]]):
     return results, summary, differences, needed
 
 
-def _finish(out: Path, plan: Plan, records, failures, executed, skipped, seconds, workers,
-            scheduler, earlier: set[str]) -> ExperimentResult:  # fmt: skip
+def _finish(out: Path, plan: Plan, records, failures, executed, skipped,
+            earlier: set[str]) -> ExperimentResult:  # fmt: skip
     results, summary, differences, needed = _tables(plan, records)
     files: list[str] = []
 
@@ -342,6 +341,11 @@ def _finish(out: Path, plan: Plan, records, failures, executed, skipped, seconds
     csv("differences.csv", differences)
     if plan.interval_width:
         csv("replications.csv", needed)
+    if plan.design.get("kind") in ("sobol", "morris") and len(records) == len(plan.runs()):
+        from simulations.sensitivity import sensitivity_table
+
+        means = summary.pivot(index="variant", columns="metric", values="mean")
+        csv("sensitivity.csv", sensitivity_table(plan.design, plan.factors, means, plan.seed))
     from simulations.experiment_plots import metric_figure  # matplotlib: only when plotting
 
     for metric in plan.metrics:
@@ -360,9 +364,8 @@ def _finish(out: Path, plan: Plan, records, failures, executed, skipped, seconds
         "counts": {"variants": len(plan.variants), "replications": plan.replications,
                    "runs": len(plan.variants) * plan.replications, "finished": len(records),
                    "executed": executed, "skipped": skipped, "failed": len(failed)},
-        "failed_runs": failed, "files": sorted(files), "seconds": seconds,
-        "workers": workers, "scheduler": scheduler,
-    }  # fmt: skip
+        "failed_runs": failed, "files": sorted(files),
+    }  # fmt: skip  # no times or worker counts: the same plan gives the same bytes
     for name in earlier - set(files):  # an earlier plan's plots and tables
         if not name.startswith(("/", "..")):
             (out / name).unlink(missing_ok=True)
