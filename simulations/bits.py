@@ -10,12 +10,16 @@ number of workers; nothing global is involved. Reference: D. Blackman and S. Vig
 
 from __future__ import annotations
 
+import math
 import zlib
 
 import numba as nb
 import numpy as np
 
-__all__ = ["new_bits", "next_u64", "uniform", "below", "poisson_small", "keyed_uniform"]
+__all__ = [
+    "new_bits", "next_u64", "uniform", "below", "normal", "poisson", "poisson_small",
+    "seed_bits", "splitmix64", "keyed_uniform",
+]
 
 _U1, _U5, _U7, _U9 = np.uint64(1), np.uint64(5), np.uint64(7), np.uint64(9)
 _U11, _U17, _U45 = np.uint64(11), np.uint64(17), np.uint64(45)
@@ -81,12 +85,57 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 
 
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    """The SplitMix64 finaliser (Steele, Lea and Flood, OOPSLA 2014) on uint64 arrays."""
+@nb.njit(cache=True)
+def splitmix64(x):
+    """The SplitMix64 finaliser of ``x`` + golden gamma (Steele, Lea and Flood, OOPSLA 2014),
+    on a uint64 or a uint64 array."""
     z = x + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     return z ^ (z >> np.uint64(31))
+
+
+@nb.njit(cache=True)
+def seed_bits(bits, key):
+    """Reseed xoshiro state ``bits`` (uint64[4], in place) with the four SplitMix64 outputs
+    that follow ``key`` (all zero with probability 2**-256)."""
+    for w in range(4):
+        bits[w] = splitmix64(key + np.uint64(w) * _GOLDEN)
+
+
+@nb.njit(cache=True)
+def normal(bits):
+    """A standard normal by Box-Muller (one of the pair: two uniforms)."""
+    radius = np.sqrt(-2.0 * np.log(1.0 - uniform(bits)))
+    return radius * np.cos(2.0 * np.pi * uniform(bits))
+
+
+@nb.njit(cache=True)
+def poisson(bits, mean):
+    """Poisson(``mean``) count: Knuth's product up to ``POISSON_SMALL_MAX``, above it the
+    transformed rejection with squeeze of W. Hörmann, "The transformed rejection method for
+    generating Poisson random variables", Insurance: Math. Econ. 12 (1993), as in numpy."""
+    if mean <= POISSON_SMALL_MAX:
+        return poisson_small(bits, mean)
+    slam, loglam = np.sqrt(mean), np.log(mean)
+    b = 0.931 + 2.53 * slam
+    a = -0.059 + 0.02483 * b
+    log_inv_alpha = np.log(1.1239 + 1.1328 / (b - 3.4))
+    vr = 0.9277 - 3.6224 / (b - 2.0)
+    while True:
+        u = uniform(bits) - 0.5
+        v = uniform(bits)
+        us = 0.5 - abs(u)
+        k = np.int64(np.floor((2.0 * a / us + b) * u + mean + 0.43))
+        if us >= 0.07 and v <= vr:
+            return k
+        if k < 0 or (us < 0.013 and v > us):
+            continue
+        if np.log(v) + log_inv_alpha - np.log(a / (us * us) + b) <= (
+            -mean + k * loglam - math.lgamma(k + 1.0)
+        ):
+            return k
+
 
 
 def keyed_uniform(seed: int, name: str, keys: np.ndarray) -> np.ndarray:
@@ -99,6 +148,6 @@ def keyed_uniform(seed: int, name: str, keys: np.ndarray) -> np.ndarray:
     keys : int array, shape (n,)
         Non-negative integer keys (case ids).
     """
-    base = _splitmix(np.array([seed, zlib.crc32(name.encode())], dtype=np.uint64))
-    mixed = _splitmix(np.asarray(keys).astype(np.uint64) ^ base[0]) ^ base[1]
-    return (_splitmix(mixed) >> np.uint64(11)).astype(np.float64) * _TO_UNIT
+    base = splitmix64(np.array([seed, zlib.crc32(name.encode())], dtype=np.uint64))
+    mixed = splitmix64(np.asarray(keys).astype(np.uint64) ^ base[0]) ^ base[1]
+    return (splitmix64(mixed) >> np.uint64(11)).astype(np.float64) * _TO_UNIT

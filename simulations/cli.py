@@ -16,6 +16,7 @@ from simulations.config import describe_schema, load_toml
 from simulations.datasets import read_manifest
 from simulations.errors import ConfigError, OutputError, SynthsimError
 from simulations.eventlog import FORMATS, is_dataset
+from simulations.locations import is_url
 from simulations.runner import run
 from simulations.scenario import get_scenario, list_scenarios
 
@@ -35,7 +36,7 @@ class _Group(click.Group):
             ctx.exit(_EXIT_ERROR)
 
 
-def _require_dataset(dataset: Path) -> None:
+def _require_dataset(dataset: Path | str) -> None:
     if not is_dataset(dataset):
         raise ConfigError(f"{dataset} is not a synthsim dataset (it has no manifest.json).")
 
@@ -105,9 +106,11 @@ def _check_scheduler(ctx: click.Context, param: click.Parameter, value: str | No
 @click.option("--seed", type=click.IntRange(min=0), help="Root seed (overrides run.seed).")
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=str),  # a str: Path would turn memory://x into memory:/x
     default=None,
-    help="Dataset folder to create [default: ./out/SCENARIO].",
+    help="Dataset folder to create [default: ./out/SCENARIO], or an fsspec URL "
+    "(s3://BUCKET/PREFIX with synthsim[s3], gs://... with synthsim[gcs]), where the manifest, "
+    "written last, is the commit.",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="parquet", show_default=True)
 @click.option(
@@ -274,7 +277,7 @@ def export() -> None:
 
 
 @export.command("xes")
-@click.argument("dataset", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=str))  # or a URL
 @click.option(
     "--table",
     default=None,
@@ -285,12 +288,14 @@ def export() -> None:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="XES file to write [default: DATASET.xes beside the dataset].",
+    help="XES file to write [default: DATASET.xes beside the dataset; required when DATASET "
+    "is a URL].",
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
-def export_xes(dataset: Path, table: str | None, out: Path | None,
+def export_xes(dataset: str, table: str | None, out: Path | None,
                overwrite: bool) -> None:  # fmt: skip
-    """Write DATASET's event log as XES (IEEE 1849-2016) for process-mining tools."""
+    """Write DATASET (a folder or an fsspec URL) as XES (IEEE 1849-2016) for process-mining
+    tools."""
     from simulations.datasets import read_table
     from simulations.xes import write_xes
 
@@ -303,7 +308,9 @@ def export_xes(dataset: Path, table: str | None, out: Path | None,
     table = table or logs[0]
     if table not in tables:
         raise ConfigError(f"{dataset} has no table {table!r}; tables: {sorted(tables)}.")
-    out = out or dataset.with_name(f"{dataset.name}.xes")
+    if out is None and is_url(dataset):
+        raise ConfigError(f"{dataset} is a URL; pass --out FILE.xes.")
+    out = out or Path(dataset).with_name(f"{Path(dataset).name}.xes")
     _refuse_existing(out, overwrite)
     traces, events = write_xes(read_table(dataset, table), out)  # atomic (os.replace)
     click.echo(f"wrote {out}: {traces:,} traces, {events:,} events")

@@ -1,4 +1,7 @@
-"""Reading synthsim datasets back: the manifest and any table as a pandas DataFrame."""
+"""Reading synthsim datasets back: the manifest and any table as a pandas DataFrame.
+
+A dataset is named by a folder path or an fsspec URL (``s3://bucket/prefix``, ``memory://ds``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from simulations.eventlog import _PART_RE, MANIFEST_NAME, _show, is_dataset
+from simulations.locations import child, is_url, split
 
 __all__ = ["read_manifest", "read_parts", "read_table"]
 
@@ -25,15 +29,29 @@ def read_manifest(dataset: str | os.PathLike[str]) -> dict[str, Any]:
     Parameters
     ----------
     dataset : str or os.PathLike
-        Dataset folder.
+        Dataset folder, or an fsspec URL.
 
     Returns
     -------
     dict
         The parsed ``manifest.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``dataset`` has no manifest (it is not a dataset, or one still being written).
     """
-    with open(Path(dataset) / MANIFEST_NAME, encoding="utf-8") as fh:
-        result: dict[str, Any] = json.load(fh)
+    fs, path = split(dataset)
+    if fs is None:
+        with open(Path(path) / MANIFEST_NAME, encoding="utf-8") as fh:
+            result: dict[str, Any] = json.load(fh)
+        return result
+    try:
+        with fs.open(f"{path}/{MANIFEST_NAME}", "rb") as fh:
+            result = json.loads(fh.read().decode("utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{_show(str(dataset))} is not a dataset "
+                                f"(no {MANIFEST_NAME})") from None  # fmt: skip
     return result
 
 
@@ -49,7 +67,8 @@ def _stored_arrow_schema(pf: pq.ParquetFile) -> pa.Schema | None:
         return None
 
 
-def _read_parquet_part(path: Path, columns: list[str] | None = None) -> pa.Table:
+def _read_parquet_part(path: Path | pa.NativeFile,
+                       columns: list[str] | None = None) -> pa.Table:  # fmt: skip
     """Read one Parquet part, restoring timestamp units Parquet cannot store (seconds)."""
     pf = pq.ParquetFile(path)
     table = pf.read(columns=columns)
@@ -73,7 +92,7 @@ def read_table(dataset: str | os.PathLike[str], table: str,
     Parameters
     ----------
     dataset : str or os.PathLike
-        Dataset folder.
+        Dataset folder, or an fsspec URL.
     table : str
         Table name.
     columns : list of str, optional
@@ -94,28 +113,46 @@ def read_table(dataset: str | os.PathLike[str], table: str,
     ValueError
         If the table folder mixes Parquet and CSV parts.
     """
-    root = Path(dataset)
-    if not is_dataset(root):
-        raise FileNotFoundError(f"{_show(root)} is not a dataset (no {MANIFEST_NAME})")
-    return read_parts(root, table, columns)
+    if not is_dataset(dataset):
+        shown = _show(dataset if is_url(dataset) else Path(dataset))
+        raise FileNotFoundError(f"{shown} is not a dataset (no {MANIFEST_NAME})")
+    return read_parts(dataset, table, columns)
 
 
-def read_parts(root: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+def _part_files(root: str | os.PathLike[str], table: str) -> list[tuple[int, str, Any]]:
+    """``(part number, extension, file)`` of each part of ``table`` (any order): files are
+    paths, or for an fsspec URL Arrow buffers of the parts' bytes."""
+    fs, path = split(root)
+    if fs is None:
+        folder = Path(path) / table
+        if not folder.is_dir():
+            raise FileNotFoundError(f"dataset {_show(path)} has no table {table!r}")
+        entries = [(entry.name, entry, entry.is_file()) for entry in folder.iterdir()]
+    else:
+        if not fs.isdir(f"{path}/{table}"):
+            raise FileNotFoundError(f"dataset {_show(str(root))} has no table {table!r}")
+        entries = [(e["name"].rstrip("/").rsplit("/", 1)[-1], e["name"], e["type"] == "file")
+                   for e in fs.ls(f"{path}/{table}", detail=True)]  # fmt: skip
+    parts: list[tuple[int, str, Any]] = []
+    for name, entry, is_file in entries:
+        match = _PART_RE.match(name)
+        if match and is_file:
+            data = entry if fs is None else pa.BufferReader(fs.cat_file(entry))
+            parts.append((int(match.group(1)), match.group(2), data))
+    return parts
+
+
+def read_parts(root: str | os.PathLike[str], table: str,
+               columns: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """:func:`read_table` on a folder whose parts are written but whose manifest is not yet
     (a dataset being committed)."""
-    folder = root / table
-    if not folder.is_dir():
-        raise FileNotFoundError(f"dataset {_show(root)} has no table {table!r}")
-    parts: list[tuple[int, str, Path]] = []
-    for entry in folder.iterdir():
-        match = _PART_RE.match(entry.name)
-        if match and entry.is_file():
-            parts.append((int(match.group(1)), match.group(2), entry))
+    parts = _part_files(root, table)
     if not parts:
         return pd.DataFrame()
     if len({ext for _, ext, _ in parts}) > 1:
-        raise ValueError(f"table folder {_show(folder)} mixes parquet and csv part files")
-    parts.sort()
+        shown = _show(child(root, table))
+        raise ValueError(f"table folder {shown} mixes parquet and csv part files")
+    parts.sort(key=lambda part: part[0])
     convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False,
                                    include_columns=columns)
     tables = [

@@ -6,6 +6,11 @@ written last.  :class:`DatasetWriter` builds the dataset in a hidden temporary
 sibling folder and renames it into place on :meth:`DatasetWriter.commit`, so the
 target path never holds an incomplete dataset.  :class:`TablePartWriter` streams
 Arrow record batches of one schema into one part file.
+
+The target may also be an fsspec URL (``s3://bucket/prefix``, ``gs://...``,
+``memory://name``; ``file://`` is a local path).  Object stores have no atomic
+rename, so the parts are written straight under the target and ``manifest.json``,
+written last, is the commit: a folder without one is not a dataset.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import uuid
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -26,6 +31,10 @@ import pyarrow.parquet as pq
 
 from simulations.columns import DICTIONARY_ENCODED
 from simulations.errors import ConfigError, OutputError
+from simulations.locations import child, is_url, split
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 __all__ = [
     "part_file",
@@ -42,6 +51,7 @@ FORMATS = ("parquet", "csv")
 _TMP_MARK = ".synthsim-tmp-"
 _OLD_MARK = ".synthsim-old-"
 _PART_RE = re.compile(r"^part-(\d+)\.(parquet|csv)$")
+_LEFTOVER_RE = re.compile(r"^[^/]+/part-\d+\.(parquet|csv)$")  # parts of an unfinished run
 
 
 def _check_fmt(fmt: str) -> str:
@@ -51,7 +61,7 @@ def _check_fmt(fmt: str) -> str:
     return fmt
 
 
-def _show(path: Path) -> str:
+def _show(path: Path | str) -> str:
     """Render a path for a one-line message (``repr`` if it holds control characters)."""
     text = str(path)
     return text if text.isprintable() else repr(text)
@@ -81,14 +91,17 @@ def is_dataset(path: str | os.PathLike[str]) -> bool:
     Parameters
     ----------
     path : str or os.PathLike
-        Folder to inspect.
+        Folder to inspect, or an fsspec URL.
 
     Returns
     -------
     bool
         True if ``path`` is a folder that holds ``manifest.json``.
     """
-    p = Path(path)
+    fs, p = split(path)
+    if fs is not None:
+        return fs.isfile(f"{p}/{MANIFEST_NAME}")
+    p = Path(p)
     return p.is_dir() and (p / MANIFEST_NAME).is_file()
 
 
@@ -101,8 +114,9 @@ def _remove_empty(folders: list[Path]) -> None:
             return
 
 
-def part_file(folder: str | os.PathLike[str], table: str, part: int, fmt: str) -> Path:
-    """``<folder>/<table>/part-<part:05d>.<fmt>``, creating the table folder.
+def part_file(folder: str | os.PathLike[str], table: str, part: int, fmt: str) -> Path | str:
+    """``<folder>/<table>/part-<part:05d>.<fmt>``, creating the table folder (a URL for an
+    fsspec URL ``folder``; object stores have no folders to create).
 
     Raises
     ------
@@ -119,9 +133,13 @@ def part_file(folder: str | os.PathLike[str], table: str, part: int, fmt: str) -
         raise ConfigError(f"invalid table name {table!r}: use a plain folder name")
     if isinstance(part, bool) or not isinstance(part, int) or part < 0:
         raise ConfigError(f"invalid part number {part!r}: expected an integer >= 0")
-    directory = Path(folder) / table
+    name = f"part-{part:05d}.{_check_fmt(fmt)}"
+    fs, path = split(folder)
+    if fs is not None:
+        return child(folder, table, name)
+    directory = Path(path) / table
     directory.mkdir(exist_ok=True)
-    return directory / f"part-{part:05d}.{_check_fmt(fmt)}"
+    return directory / name
 
 
 class DatasetWriter:
@@ -130,12 +148,13 @@ class DatasetWriter:
     Parameters
     ----------
     out : str or os.PathLike
-        Target dataset folder.
+        Target dataset folder, or an fsspec URL (see the module docstring).
     fmt : {"parquet", "csv"}
         Format of the part files.
     overwrite : bool
         Replace an existing dataset at ``out``.  A non-empty folder that is not
-        a dataset is never replaced.
+        a dataset is never replaced (at a URL, except the part files an unfinished
+        run left behind).
 
     Raises
     ------
@@ -148,22 +167,29 @@ class DatasetWriter:
     temporary folder is removed unless :meth:`commit` succeeded, so an
     exception inside the block (or a block that never commits) leaves nothing
     behind.  Exceptions are never swallowed.
+
+    At a URL other than ``file://`` the parts go straight under the target: with
+    ``overwrite``, :meth:`open` deletes the old manifest, then the old files; :meth:`commit`
+    writes the manifest, the commit; :meth:`abort` deletes the parts written so far (best
+    effort: a crash leaves them, without a manifest).
     """
 
     def __init__(
         self, out: str | os.PathLike[str], *, fmt: str = "parquet", overwrite: bool = False
     ) -> None:
-        self.out = Path(out)
+        self.out: Path | str = out if is_url(out) else Path(out)
         self.fmt = _check_fmt(fmt)
         self.overwrite = overwrite
         self._target: Path | None = None
         self._tmp: Path | None = None
+        self._url: str | None = None  # the target URL while open on an fsspec file system
         self._created: list[Path] = []  # parent folders open() made, deepest first
 
     @property
-    def tmp_dir(self) -> Path | None:
-        """The temporary folder while the writer is open, else None."""
-        return self._tmp
+    def tmp_dir(self) -> Path | str | None:
+        """The folder the parts go to while the writer is open, else None: a temporary
+        folder, or at an fsspec URL the target URL itself."""
+        return self._url if self._url is not None else self._tmp
 
     def _check_target(self, target: Path) -> None:
         """Raise OutputError if ``target`` may not receive the dataset."""
@@ -205,9 +231,12 @@ class DatasetWriter:
         RuntimeError
             If the writer is already open.
         """
-        if self._tmp is not None:
+        if self._tmp is not None or self._url is not None:
             raise RuntimeError("DatasetWriter is already open")
-        target = Path(os.path.abspath(self.out))
+        fs, local = split(self.out)
+        if fs is not None:
+            return self._open_url(fs, str(local))
+        target = Path(os.path.abspath(local))
         if not target.name:
             raise OutputError(f"cannot write to {_show(target)}: not a folder name")
         self._check_target(target)
@@ -229,12 +258,47 @@ class DatasetWriter:
         self._created = created
         return tmp
 
+    def _open_url(self, fs: AbstractFileSystem, path: str) -> str:
+        """:meth:`open` at an fsspec URL: check the target and clear it if replacing."""
+        url = str(self.out).rstrip("/")
+        shown = _show(url)
+        if fs.isfile(path):
+            raise OutputError(f"{shown} exists and is not a folder; choose another output path")
+        try:
+            files = fs.find(path) if fs.isdir(path) else []
+        except OSError as exc:
+            raise OutputError(f"cannot write to {shown}: {_reason(exc)}") from exc
+        names = [name[len(path):].lstrip("/") for name in files]
+        if is_dataset(url) and not self.overwrite:
+            raise OutputError(f"{shown} already holds a dataset; pass --overwrite to replace it")
+        if names and not is_dataset(url):
+            if not all(_LEFTOVER_RE.match(name) for name in names):
+                raise OutputError(
+                    f"{shown} exists, is not empty and is not a synthsim dataset; "
+                    "choose another output path or empty it yourself"
+                )
+            if not self.overwrite:
+                raise OutputError(f"{shown} holds the part files of an unfinished run; "
+                                  "pass --overwrite to replace them")  # fmt: skip
+        if names:
+            manifest = f"{path}/{MANIFEST_NAME}"
+            try:
+                if is_dataset(url):  # the commit goes first, so nothing looks complete
+                    fs.rm_file(manifest)
+                old = [name for name in files if name.rstrip("/") != manifest]
+                if old:
+                    fs.rm(old)
+            except OSError as exc:
+                raise OutputError(f"cannot replace {shown}: {_reason(exc)}") from exc
+        self._url = url
+        return url
+
     def _require_open(self) -> tuple[Path, Path]:
         if self._tmp is None or self._target is None:
             raise RuntimeError("DatasetWriter is not open; call open() first")
         return self._target, self._tmp
 
-    def part_path(self, table: str, part: int) -> Path:
+    def part_path(self, table: str, part: int) -> Path | str:
         """Path of one part file inside the temporary folder.
 
         Parameters
@@ -246,18 +310,21 @@ class DatasetWriter:
 
         Returns
         -------
-        pathlib.Path
-            ``<tmp>/<table>/part-<part:05d>.<fmt>``; the table folder is created.
+        pathlib.Path or str
+            ``<tmp>/<table>/part-<part:05d>.<fmt>``; the table folder is created.  At an
+            fsspec URL, the part's URL under the target.
 
         Raises
         ------
         ConfigError
             If ``table`` is not a plain folder name or ``part`` is negative.
         """
+        if self._url is not None:
+            return part_file(self._url, table, part, self.fmt)
         _, tmp = self._require_open()
         return part_file(tmp, table, part, self.fmt)
 
-    def commit(self, manifest: dict[str, Any]) -> Path:
+    def commit(self, manifest: dict[str, Any]) -> Path | str:
         """Write the manifest and move the dataset into place.
 
         Parameters
@@ -267,8 +334,8 @@ class DatasetWriter:
 
         Returns
         -------
-        pathlib.Path
-            The target folder, now holding the complete dataset.
+        pathlib.Path or str
+            The target folder (or URL), now holding the complete dataset.
 
         Raises
         ------
@@ -276,8 +343,10 @@ class DatasetWriter:
             If the target changed since :meth:`open` and may no longer be
             replaced, or a rename fails.
         """
-        target, tmp = self._require_open()
         text = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        if self._url is not None:
+            return self._commit_url(self._url, text)
+        target, tmp = self._require_open()
         staging = tmp / f"{MANIFEST_NAME}.tmp"
         with open(staging, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
@@ -322,8 +391,35 @@ class DatasetWriter:
             _fsync_dir(target.parent)
         return target
 
+    def _commit_url(self, url: str, text: str) -> str:
+        """:meth:`commit` at an fsspec URL: the manifest, written last, is the commit."""
+        if is_dataset(url):
+            self._url = None  # abort() must not delete the other run's dataset
+            raise OutputError(f"another dataset was committed at {_show(url)} while this run "
+                              "was writing there; run again with --overwrite")  # fmt: skip
+        fs, path = split(url)
+        assert fs is not None
+        try:
+            with fs.open(f"{path}/{MANIFEST_NAME}", "wb") as fh:
+                fh.write(text.encode("utf-8"))
+        except OSError as exc:
+            raise OutputError(f"cannot write to {_show(url)}: {_reason(exc)}") from exc
+        self._url = None
+        return url
+
     def abort(self) -> None:
-        """Remove the temporary folder if there is one (idempotent)."""
+        """Remove the temporary folder (at a URL: the parts written) if any (idempotent)."""
+        url, self._url = self._url, None
+        if url is not None:
+            fs, path = split(url)
+            assert fs is not None
+            try:
+                written = fs.find(path)
+                if written:
+                    fs.rm(written)  # files only: a bucket itself is never removed
+            except FileNotFoundError:
+                pass
+            return
         tmp, self._tmp = self._tmp, None
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp)
@@ -362,7 +458,7 @@ class TablePartWriter:
     Parameters
     ----------
     path : str or os.PathLike
-        File to write (replaced if it exists).
+        File to write (replaced if it exists), or an fsspec URL.
     schema : pyarrow.Schema
         Schema every written batch must have.
     fmt : {"parquet", "csv"}
@@ -380,18 +476,21 @@ class TablePartWriter:
     """
 
     def __init__(self, path: str | os.PathLike[str], schema: pa.Schema, fmt: str) -> None:
-        self.path = Path(path)
+        self.path: Path | str = path if is_url(path) else Path(path)
         self.schema = schema
         self.fmt = _check_fmt(fmt)
         self._rows = 0
         self._closed = False
         self._csv_schema: pa.Schema | None = None
         self._writer: pq.ParquetWriter | pacsv.CSVWriter
+        fs, local = split(path)
+        self._sink: Any = None if fs is None else fs.open(local, "wb")
+        sink = str(local) if self._sink is None else self._sink
         if fmt == "parquet":
             dict_fields = [f.name for f in schema if pa.types.is_dictionary(f.type)
                            or DICTIONARY_ENCODED.items() <= (f.metadata or {}).items()]
             self._writer = pq.ParquetWriter(
-                str(self.path),
+                sink,
                 schema,
                 compression="snappy",
                 use_dictionary=dict_fields,
@@ -401,7 +500,7 @@ class TablePartWriter:
             )
         else:
             self._csv_schema = _csv_schema(schema)
-            self._writer = pacsv.CSVWriter(str(self.path), self._csv_schema)
+            self._writer = pacsv.CSVWriter(sink, self._csv_schema)
 
     @property
     def rows(self) -> int:
@@ -450,7 +549,11 @@ class TablePartWriter:
         """
         if not self._closed:
             self._closed = True
-            self._writer.close()
+            try:
+                self._writer.close()
+            finally:
+                if self._sink is not None:
+                    self._sink.close()  # an object store uploads the file now
         return self._rows
 
     def __enter__(self) -> Self:

@@ -5,6 +5,8 @@ its own part files (``<table>/part-<shard>``), so running them in one process, i
 processes or on a Dask cluster (:mod:`simulations.backends`) gives byte-identical datasets.
 Workers write into the run's temporary folder beside the output, so a Dask cluster's workers
 must share that file system at the same path. The dataset appears atomically with its manifest.
+The output may also be an fsspec URL (``s3://bucket/prefix``): workers then write the parts
+straight under it, and the manifest, written last, is the commit.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ import pyarrow.compute as pc
 
 from simulations.backends import check_scheduler, executor
 from simulations.datasets import read_parts
+from simulations.errors import ConfigError
 from simulations.eventlog import DatasetWriter, TablePartWriter, part_file
+from simulations.locations import exists, in_memory
 from simulations.manifest import build_manifest
 from simulations.progress import progress_bar
 from simulations.scenario import Scenario, get_scenario
@@ -45,7 +49,7 @@ class _PartStats:
 class _Emitter:
     """Receives a scenario's batches and streams them into one part file per table."""
 
-    def __init__(self, scenario: Scenario, folder: Path, part: int, fmt: str,
+    def __init__(self, scenario: Scenario, folder: Path | str, part: int, fmt: str,
                  schemas: dict[str, pa.Schema]) -> None:  # fmt: skip
         self.scenario, self.folder, self.part, self.fmt = scenario, folder, part, fmt
         self.schemas = schemas
@@ -55,7 +59,7 @@ class _Emitter:
     def __call__(self, table: str, batch: pa.RecordBatch | pa.Table) -> None:
         if table not in self.writers:
             path = part_file(self.folder, table, self.part, self.fmt)
-            if path.exists():  # run-wide tables and shard 0 both write part 0
+            if exists(path):  # run-wide tables and shard 0 both write part 0
                 raise RuntimeError(f"Table {table!r} is emitted both run-wide and by shards.")
             self.writers[table] = TablePartWriter(path, self.schemas[table], self.fmt)
         self.writers[table].write(batch)
@@ -103,9 +107,10 @@ def _ignore(units: int) -> None:
 
 @dataclass(frozen=True)
 class RunResult:
-    """Where the dataset went, its manifest, and the run's wall time in seconds."""
+    """Where the dataset went (a path, or the URL it was given), its manifest, and the run's
+    wall time in seconds."""
 
-    path: Path
+    path: Path | str
     manifest: dict[str, Any]
     seconds: float
 
@@ -126,6 +131,11 @@ def run(
 
     Parameters
     ----------
+    out : str or pathlib.Path
+        Dataset folder, written atomically (a temporary folder renamed into place); or an
+        fsspec URL (``s3://bucket/prefix`` with ``synthsim[s3]``, ``gs://`` with
+        ``synthsim[gcs]``, ``memory://name``; ``file://`` is a path), where the parts are
+        written straight under the target and ``manifest.json``, written last, is the commit.
     workers : int
         Local processes running shards; 1 runs them in this process. With
         ``scheduler="local"``, the number of Dask worker processes. The output does not
@@ -145,6 +155,13 @@ def run(
         raise ValueError(f"The 'workers' parameter must be an int in the range [1, inf). "
                          f"Got {workers!r} instead.")  # fmt: skip
     check_scheduler(scheduler)
+    if in_memory(out) and workers > 1:
+        raise ConfigError("The 'workers' parameter must be 1 when writing to a memory:// URL "
+                          f"(other processes cannot see it). Got {workers} instead.")  # fmt: skip
+    if in_memory(out) and scheduler is not None:
+        raise ConfigError("The 'scheduler' parameter must be None when writing to a "
+                          "memory:// URL (other processes cannot see it). "
+                          f"Got {scheduler!r} instead.")  # fmt: skip
     engine = engine or scenario.engines[0]
     scenario.check_engine(engine)
     started = time.perf_counter()

@@ -18,10 +18,19 @@ A day runs in two kernels: :func:`generate_day` appends every customer's and eve
 case's candidates (cases may reach into later days), then :func:`settle` takes the
 candidates due before the day ends, sorts them by time (ties by creation order), and books
 them one by one: a debit that would take the source below its overdraft limit is declined
-and moves nothing. All randomness comes from the shard's ``numpy.random.Generator``
-(``rng``: binomial, normal and large-mean Poisson draws) and the xoshiro state seeded from
-it (``bits``: uniforms and small Poisson counts, the bulk of the draws; see
-:mod:`simulations.bits`).
+and moves nothing.
+
+Randomness: every customer-day draws from its own xoshiro256** state
+(:mod:`simulations.bits`), reseeded at the start of the customer's turn by SplitMix64 from
+the shard's behaviour ``key``, the day and the customer's row (uniforms, Box-Muller normals,
+Poisson counts by :func:`poisson`). Crime draws from a separate stream: a
+``numpy.random.Generator`` (``rng``: case counts, ring sizes, repeats) and a xoshiro state
+(``bits``) split off the shard's behaviour stream before anything else. A customer's
+ordinary draws therefore do not depend on other customers' or on the crime's, so two runs
+that differ only in a fraud or laundering rate share their random numbers customer by
+customer (common random numbers); ordinary rows still differ where a case changes a
+balance (the spending feedback, declines) or a crime-touched account's payments reach
+others.
 """
 
 from __future__ import annotations
@@ -31,12 +40,12 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-from simulations.bits import POISSON_SMALL_MAX, below, poisson_small, uniform
+from simulations.bits import below, normal, poisson, seed_bits, splitmix64, uniform
 
 __all__ = [
     "Customers", "Behaviour", "Crime", "generate_day", "settle", "new_candidates",
     "new_output", "N_CAND", "N_OUT", "MODE_FIXED", "MODE_BALANCE_FRACTION",
-    "MODE_AVAILABLE_FRACTION",
+    "MODE_AVAILABLE_FRACTION", "normal", "poisson", "seed_bits",
 ]  # fmt: skip
 
 C_T, C_TYPE, C_CHAN, C_SRC, C_DST, C_MERCH, C_AMOUNT, C_MODE, C_FTYPE, C_CASE = range(10)
@@ -83,6 +92,7 @@ transfers in the evening, business and shopping in the daytime)."""
  R_MERCHANT_SMALL) = range(9)  # fmt: skip
 A_LOGNORMAL, A_UNIFORM, A_BALANCE, A_THRESHOLD, A_RECEIVED, A_SPLIT = range(6)
 MAX_RING = 64
+_KEY_STEP = np.uint64(0x632BE59BD9B4E019)  # odd: customers' keys never share a SplitMix run
 
 Customers = namedtuple(
     "Customers",
@@ -173,9 +183,9 @@ def _merchant(category, region, beh, bits):
 
 
 @nb.njit(cache=True)
-def _lognormal(beh, flow, rng):
+def _lognormal(beh, flow, bits):
     """Cents drawn from the log-normal of ``flow`` (a row of ``beh.flows``)."""
-    return np.int64(np.exp(beh.flows[flow, 0] + beh.flows[flow, 1] * rng.standard_normal()))
+    return np.int64(np.exp(beh.flows[flow, 0] + beh.flows[flow, 1] * normal(bits)))
 
 
 @nb.njit(cache=True)
@@ -208,15 +218,20 @@ def _other(i, n, bits):
 
 
 @nb.njit(cache=True)
-def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m):
-    """Append every customer's ordinary transactions of the day starting at ``t0``.
+def _customers_day(day, weekday, dom, dim, cust, beh, balance, key, cand, m):
+    """Append every customer's ordinary transactions of day ``day``, customer ``i`` drawing
+    from its own xoshiro state seeded from (``key``, ``day``, ``i``).
 
     One call per day, looping inside: a call per customer would copy the namedtuples'
     array structs (and their reference counts) every time, costing more than the work."""
     c, r = beh.codes, beh.rates
     n = cust.card_rate.shape[0]
     cash = c[CASH_HOURS]
+    t0 = day * 86400
+    day_key = splitmix64(key ^ splitmix64(np.uint64(day)))
+    bits = np.empty(4, dtype=np.uint64)
     for i in range(n):
+        seed_bits(bits, day_key + np.uint64(i) * _KEY_STEP)
         expected = cust.target_cents[i] + cust.income_cents[i] * pay_phase(dom, dim,
                                                                            cust.pay_day[i])
         spend = spending_multiplier(balance[i], expected, cust.scale_cents[i], r[FEEDBACK])
@@ -233,13 +248,13 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
                                 c[DIRECT_DEBIT], i, -1, cust.bill_merchant[i, slot], amount,
                                 MODE_FIXED, 0, -1)  # fmt: skip
         rate = cust.card_rate[i] * beh.card_weekday[weekday] * spend
-        n_cards = poisson_small(bits, rate) if rate <= POISSON_SMALL_MAX else rng.poisson(rate)
+        n_cards = poisson(bits, rate)
         for _ in range(n_cards):
             cat = _draw(beh.cat_cdf, beh.cat_guide, bits)
             t = t0 + _at(beh, beh.cat_schedule[cat], bits)
             merchant = _merchant(cat, cust.region[i], beh, bits)
             log_amount = (
-                beh.cat_mu[cat] + cust.log_spend[i] + beh.cat_sigma[cat] * rng.standard_normal()
+                beh.cat_mu[cat] + cust.log_spend[i] + beh.cat_sigma[cat] * normal(bits)
             )
             amount = max(np.int64(50), np.int64(np.exp(log_amount)))
             channel = c[ONLINE] if uniform(bits) < beh.cat_online[cat] else c[CARD_PRESENT]
@@ -253,7 +268,7 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
             t = t0 + _at(beh, c[TRANSFER_HOURS], bits)
             lo, hi = beh.bursts[0], beh.bursts[1]
             for _ in range(lo + below(bits, hi - lo + 1)):
-                amount = max(np.int64(50), _lognormal(beh, F_MICRO, rng))
+                amount = max(np.int64(50), _lognormal(beh, F_MICRO, bits))
                 cand, m = _push(cand, m, t, c[PAYMENT], channel, i, -1, merchant, amount,
                                 MODE_FIXED, 0, -1)  # fmt: skip
                 t += beh.bursts[2] + below(bits, beh.bursts[3] - beh.bursts[2] + 1)
@@ -265,7 +280,7 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
                 merchant = _merchant(cat, cust.region[i], beh, bits)
                 amount = max(np.int64(50), np.int64(
                     np.exp(beh.flows[F_SPREE, 0] + cust.log_spend[i]
-                           + beh.flows[F_SPREE, 1] * rng.standard_normal())))  # fmt: skip
+                           + beh.flows[F_SPREE, 1] * normal(bits))))  # fmt: skip
                 cand, m = _push(cand, m, t, c[PAYMENT], c[CARD_PRESENT], i, -1, merchant, amount,
                                 MODE_FIXED, 0, -1)  # fmt: skip
                 t += beh.bursts[6] + below(bits, beh.bursts[7] - beh.bursts[6] + 1)
@@ -274,20 +289,20 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
             cand, m = _push(cand, m, t0 + _at(beh, cash, bits), c[CASH_OUT], c[ATM], i, -1, -1,
                             amount, MODE_FIXED, 0, -1)  # fmt: skip
         if uniform(bits) < r[P_CASH_IN]:
-            cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_DEPOSIT, rng), F_DEPOSIT, beh,
-                                    bits, cand, m)  # fmt: skip
+            cand, m = _cash_deposit(t0, weekday, i, _lognormal(beh, F_DEPOSIT, bits), F_DEPOSIT,
+                                    beh, bits, cand, m)  # fmt: skip
         if n > 1 and uniform(bits) < r[P_TRANSFER]:
             flow = F_LARGE if uniform(bits) < r[LARGE_SHARE] else F_TRANSFER
-            amount = max(np.int64(100), _lognormal(beh, flow, rng))
+            amount = max(np.int64(100), _lognormal(beh, flow, bits))
             cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
                             _app(beh, bits), i, _other(i, n, bits), -1, amount, MODE_FIXED, 0,
                             -1)  # fmt: skip
         if uniform(bits) < r[P_EXT_OUT] * spend:
-            amount = max(np.int64(100), _lognormal(beh, F_EXTERNAL, rng))
+            amount = max(np.int64(100), _lognormal(beh, F_EXTERNAL, bits))
             cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
                             _app(beh, bits), i, -1, -1, amount, MODE_FIXED, 0, -1)  # fmt: skip
         if uniform(bits) < r[P_EXT_IN]:
-            amount = max(np.int64(100), _lognormal(beh, F_EXTERNAL, rng))
+            amount = max(np.int64(100), _lognormal(beh, F_EXTERNAL, bits))
             cand, m = _push(cand, m, t0 + _at(beh, c[TRANSFER_HOURS], bits), c[TRANSFER],
                             c[ONLINE], -1, i, -1, amount, MODE_FIXED, 0, -1)  # fmt: skip
         if uniform(bits) < r[P_SWEEP]:  # savings moved to an account at another bank
@@ -296,18 +311,18 @@ def _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m
                             _app(beh, bits), i, -1, -1, np.int64(share * _MILLION),
                             MODE_BALANCE_FRACTION, 0, -1)  # fmt: skip
         if uniform(bits) < r[P_PASS]:
-            cand, m = _pass_through(t0, weekday, i, n, beh, rng, bits, cand, m)
+            cand, m = _pass_through(t0, weekday, i, n, beh, bits, cand, m)
         if cust.supplier_per_day[i] > 0:
-            cand, m = _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m)
+            cand, m = _business_day(t0, weekday, i, spend, cust, beh, bits, cand, m)
     return cand, m
 
 
 @nb.njit(cache=True)
-def _pass_through(t0, weekday, i, n, beh, rng, bits, cand, m):
+def _pass_through(t0, weekday, i, n, beh, bits, cand, m):
     """Cash paid in (mostly at a branch) and 85-99% of it transferred on one to four days
     later, to another customer or another bank."""
     c, r = beh.codes, beh.rates
-    amount = _lognormal(beh, F_PASS, rng)
+    amount = _lognormal(beh, F_PASS, bits)
     cand, m = _cash_deposit(t0, weekday, i, amount, F_PASS, beh, bits, cand, m)
     later = t0 + (1 + below(bits, 4)) * 86400 + _at(beh, c[TRANSFER_HOURS], bits)
     share = r[PASS_LO] + (r[PASS_HI] - r[PASS_LO]) * uniform(bits)
@@ -335,16 +350,16 @@ def _cash_deposit(t0, weekday, i, amount, flow, beh, bits, cand, m):
 
 
 @nb.njit(cache=True)
-def _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m):
+def _business_day(t0, weekday, i, spend, cust, beh, bits, cand, m):
     """A business customer's day: cash takings, client payments in, supplier payments out
     (a share of them to another business of the bank)."""
     c, r = beh.codes, beh.rates
     if uniform(bits) < r[P_TAKINGS] * beh.schedule_weekday[c[CASH_HOURS], weekday]:
-        amount = _lognormal(beh, F_TAKINGS, rng)
+        amount = _lognormal(beh, F_TAKINGS, bits)
         cand, m = _cash_deposit(t0, weekday, i, amount, F_TAKINGS, beh, bits, cand, m)
     if uniform(bits) < r[P_CLIENT]:
         cand, m = _push(cand, m, t0 + _at(beh, c[DAY_HOURS], bits), c[TRANSFER], c[ONLINE], -1,
-                        i, -1, _lognormal(beh, F_CLIENT, rng), MODE_FIXED, 0, -1)  # fmt: skip
+                        i, -1, _lognormal(beh, F_CLIENT, bits), MODE_FIXED, 0, -1)  # fmt: skip
     if uniform(bits) < cust.supplier_per_day[i] * spend:
         payee = -1  # another business of the bank, or one outside
         n = cust.businesses.shape[0]
@@ -352,8 +367,9 @@ def _business_day(t0, weekday, i, spend, cust, beh, rng, bits, cand, m):
             payee = cust.businesses[below(bits, n)]
             payee = cust.businesses[below(bits, n)] if payee == i else payee
             payee = -1 if payee == i else payee
+        amount = _lognormal(beh, F_SUPPLIER, bits)
         cand, m = _push(cand, m, t0 + _at(beh, c[DAY_HOURS], bits), c[TRANSFER], c[ONLINE], i,
-                        payee, -1, _lognormal(beh, F_SUPPLIER, rng), MODE_FIXED, 0, -1)  # fmt: skip
+                        payee, -1, amount, MODE_FIXED, 0, -1)  # fmt: skip
     return cand, m
 
 
@@ -545,7 +561,7 @@ def branch_share(flow):
 
 
 @nb.njit(cache=True)
-def _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, rng, bits):
+def _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, bits):
     """Cents an ordinary customer would move in a row of type ``kind`` and ``flow`` (a
     mimicking case borrows it): the payer's own spend in the merchant category; a standard
     ATM amount; else the flow's amount (drawn again until below the reporting threshold when
@@ -553,13 +569,13 @@ def _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, rng, bits):
     c = beh.codes
     if kind == c[PAYMENT]:
         sigma = beh.cat_sigma[cat]
-        log_amount = beh.cat_mu[cat] + cust.log_spend[src] + sigma * rng.standard_normal()
+        log_amount = beh.cat_mu[cat] + cust.log_spend[src] + sigma * normal(bits)
         return max(np.int64(50), np.int64(np.exp(log_amount)))
     if kind == c[CASH_OUT]:
         return beh.cash_cents[_draw(beh.cash_cdf, beh.cash_guide, bits)]
-    amount = max(np.int64(100), _lognormal(beh, flow, rng))
+    amount = max(np.int64(100), _lognormal(beh, flow, bits))
     while rule == A_THRESHOLD and amount >= crime.threshold_cents:  # ordinary, given below it
-        amount = max(np.int64(100), _lognormal(beh, flow, rng))
+        amount = max(np.int64(100), _lognormal(beh, flow, bits))
     return amount
 
 
@@ -620,7 +636,7 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
             mode = MODE_FIXED
             passed_on = rule >= A_RECEIVED and received[_slot(src_role, j, ring_size)] >= 0
             if mimics and not passed_on:
-                amount = _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, rng, bits)
+                amount = _ordinary_amount(kind, flow, src, cat, cust, beh, crime, rule, bits)
             elif rule == A_LOGNORMAL:
                 amount = np.int64(step[5] * 100.0 * np.exp(step[6] * rng.standard_normal()))
             elif rule == A_UNIFORM:
@@ -642,14 +658,17 @@ def _case(k, case, t0, cust, beh, crime, rng, bits, cand, m):
 
 
 @nb.njit(cache=True)
-def generate_day(day, weekday, dom, dim, cust, beh, crime, balance, rng, bits, cand, m, n_cases):
+def generate_day(day, weekday, dom, dim, cust, beh, crime, balance, key, rng, bits, cand, m,
+                 n_cases):
     """Append the candidates of simulated day ``day`` (0-based) for every customer and case.
 
-    ``n_cases`` (int64, one per typology) counts cases started so far in this shard and is
-    updated in place; case ids are ``sum over typologies`` so far, so they stay unique.
+    ``key`` (uint64) keys the customers' own streams; ``rng`` and ``bits`` are the crime
+    stream, used for cases only. ``n_cases`` (int64, one per typology) counts cases started
+    so far in this shard and is updated in place; case ids are ``sum over typologies`` so
+    far, so they stay unique.
     """
     t0 = day * 86400
-    cand, m = _customers_day(t0, weekday, dom, dim, cust, beh, balance, rng, bits, cand, m)
+    cand, m = _customers_day(day, weekday, dom, dim, cust, beh, balance, key, cand, m)
     if cust.mules.shape[0] < 2 or cust.victims.shape[0] < 1:
         return cand, m
     n = cust.card_rate.shape[0]

@@ -213,7 +213,11 @@ def run_kernel(
     run = config["run"]
     days = calendar_days(run["start_date"], run["days"])
     balance = inputs.opening_cents.copy()
-    bits = new_bits(rng)
+    # Crime gets its own stream, split off before anything else is drawn; the customers'
+    # streams are keyed by (key, day, customer), so a crime rate changes no ordinary draw.
+    crime_rng = np.random.default_rng(rng.integers(0, 2**63, size=4))
+    crime_bits = new_bits(crime_rng)
+    key = new_bits(rng)[0]
     n_cases = np.zeros(len(inputs.crime.p_case), dtype=np.int64)
     expected = int(len(balance) * (config["behaviour"]["card_payments_per_day"] + 0.8))
     atm = inputs.atm(inputs.behaviour.codes)
@@ -227,8 +231,8 @@ def run_kernel(
         for day in range(first, last):
             weekday, dom, dim = days[day]
             cand, m = K.generate_day(day, weekday, dom, dim, inputs.customers, inputs.behaviour,
-                                     inputs.crime, balance, rng, bits, cand, m,
-                                     n_cases)  # fmt: skip
+                                     inputs.crime, balance, key, crime_rng, crime_bits,
+                                     cand, m, n_cases)  # fmt: skip
             out, n_out, m = K.settle(cand, m, (day + 1) * 86400, balance,
                                      inputs.overdraft_cents, atm, out, n_out)  # fmt: skip
         yield out, n_out, balance, n_cases

@@ -1,6 +1,6 @@
 """Random draws of the patients kernel from a xoshiro256** state (:mod:`simulations.bits`).
 
-Uniforms come from :func:`simulations.bits.uniform`; normals by Box-Muller, gammas by
+Uniforms and Box-Muller normals come from :mod:`simulations.bits`; gammas by
 Marsaglia and Tsang (2000). Distribution codes and parameters are those of
 :mod:`scenarios.patients.compile`; every duration is in minutes.
 """
@@ -11,7 +11,7 @@ import math
 
 import numba as nb
 
-from simulations.bits import uniform
+from simulations.bits import normal, uniform
 
 __all__ = ["exponential", "sample_service"]
 
@@ -25,12 +25,6 @@ def exponential(mean, bits):
 
 
 @nb.njit(cache=True)
-def _normal(bits):
-    u1 = 1.0 - uniform(bits)  # in (0, 1]
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * uniform(bits))
-
-
-@nb.njit(cache=True)
 def _gamma(shape, bits):
     """Standard gamma by Marsaglia and Tsang (2000); shape < 1 by the u**(1/shape) boost."""
     boost = 1.0
@@ -40,7 +34,7 @@ def _gamma(shape, bits):
     d = shape - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
     while True:
-        x = _normal(bits)
+        x = normal(bits)
         v = (1.0 + c * x) ** 3
         if v <= 0.0:
             continue
@@ -55,7 +49,7 @@ def sample_service(dist, p, bits):
     if dist == 0:
         return -p[0] * math.log(1.0 - uniform(bits))
     if dist == 1:
-        return math.exp(p[0] + p[1] * _normal(bits))
+        return math.exp(p[0] + p[1] * normal(bits))
     if dist == 2:
         return _gamma(p[0], bits) * p[1]
     if dist == 3:

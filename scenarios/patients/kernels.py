@@ -62,7 +62,7 @@ from scenarios.patients.queues import (
     queue_reprioritise,
 )
 from scenarios.patients.state import Sim
-from simulations.bits import next_u64, uniform
+from simulations.bits import next_u64, seed_bits, uniform
 
 __all__ = ["run"]
 
@@ -71,8 +71,6 @@ K_COMPLETE, K_RENEGE, K_ARRIVE = range(3)
 P_PENDING, P_WAITING, P_SERVICE, P_DONE = range(4)
 C_OUT, C_SEQ, C_ACTIVE, C_CASES, C_OVERFLOW, C_DIRTY = range(6)
 SCHEDULE, START, COMPLETE = range(3)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # SplitMix64 (Steele, Lea and Flood, 2014)
-_MIX1, _MIX2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
 _KEY_STEP = np.uint64(0x632BE59BD9B4E019)  # odd: arrivals' keys never share a SplitMix run
 ESCALATED = -1e300  # queue priority of a deteriorated patient: ahead of every other
 
@@ -398,13 +396,8 @@ def _shift(s, t, hour):
 
 @nb.njit(cache=True)
 def _seed_case(s, i, key):
-    """Give case ``i`` its own xoshiro256** state: four SplitMix64 outputs from ``key``."""
-    z = key
-    for w in range(4):
-        z += _GOLDEN
-        x = (z ^ (z >> np.uint64(30))) * _MIX1
-        x = (x ^ (x >> np.uint64(27))) * _MIX2
-        s.bits[i, w] = x ^ (x >> np.uint64(31))
+    """Give case ``i`` its own xoshiro256** state, seeded from ``key``."""
+    seed_bits(s.bits[i], key)
 
 
 @nb.njit(cache=True)
