@@ -134,7 +134,7 @@ def main() -> None:
     print(f"  first run's kernel compile (empty Numba cache): {cold - warm:.1f} s "
           f"(2-day run: {cold:.1f} s cold, {warm:.1f} s cached)")  # fmt: skip
 
-    with tempfile.TemporaryDirectory(dir=".") as folder:
+    with tempfile.TemporaryDirectory(prefix="synthsim-bench-") as folder:
         print(f"2. end to end: {big:,} customers x 30 days -> Parquet, {args.workers} workers")
         rows, seconds, peak = end_to_end(big, 30, args.workers, Path(folder))
         print(f"  {rows:,} transactions in {seconds:.1f} s = {rows / seconds:,.0f} rows/s "

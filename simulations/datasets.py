@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,22 +147,35 @@ def read_parts(root: str | os.PathLike[str], table: str,
                columns: list[str] | None = None) -> pd.DataFrame:  # fmt: skip
     """:func:`read_table` on a folder whose parts are written but whose manifest is not yet
     (a dataset being committed)."""
-    parts = _part_files(root, table)
-    if not parts:
+    tables = list(_part_tables(root, table, columns))
+    if not tables:
         return pd.DataFrame()
+    return _frame(pa.concat_tables(tables, promote_options="permissive"))
+
+
+def iter_parts(root: str | os.PathLike[str], table: str,
+               columns: list[str] | None = None) -> Iterator[pd.DataFrame]:  # fmt: skip
+    """The part files of ``table`` one at a time, as DataFrames in part order: for figures
+    summed over a table too large to hold at once (memory: one part)."""
+    for part in _part_tables(root, table, columns):
+        yield _frame(part)
+
+
+def _part_tables(root, table: str, columns: list[str] | None) -> Iterator[pa.Table]:
+    parts = _part_files(root, table)
     if len({ext for _, ext, _ in parts}) > 1:
         shown = _show(child(root, table))
         raise ValueError(f"table folder {shown} mixes parquet and csv part files")
     parts.sort(key=lambda part: part[0])
     convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False,
                                    include_columns=columns)
-    tables = [
-        _read_parquet_part(path, columns)
-        if ext == "parquet"
-        else pacsv.read_csv(path, convert_options=convert)
-        for _, ext, path in parts
-    ]
-    combined = pa.concat_tables(tables, promote_options="permissive")
+    for _, ext, path in parts:
+        yield (_read_parquet_part(path, columns) if ext == "parquet"
+               else pacsv.read_csv(path, convert_options=convert))  # fmt: skip
+
+
+def _frame(combined: pa.Table) -> pd.DataFrame:
+    """``combined`` as pandas, integer and boolean columns with nulls as nullable types."""
     frame = combined.to_pandas()
     for name, column in zip(combined.column_names, combined.columns, strict=True):
         if pa.types.is_integer(column.type) and column.null_count:

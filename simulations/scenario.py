@@ -105,8 +105,9 @@ class Scenario(ABC):
     def run_metrics(self, config: dict[str, Any],
                     read: Callable[..., pd.DataFrame]) -> dict[str, float]:  # fmt: skip
         """Named figures of a finished run, computed from its tables (``read(table,
-        columns=None)`` returns one as a DataFrame); the manifest records them under
-        ``metrics`` and ``synthsim run`` prints them. None by default."""
+        columns=None)`` returns one as a DataFrame; ``read(table, columns, each_part=True)``
+        yields it part by part, for tables too large to hold at once); the manifest records
+        them under ``metrics`` and ``synthsim run`` prints them. None by default."""
         return {}
 
     def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:

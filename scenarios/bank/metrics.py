@@ -49,38 +49,54 @@ def bank_metrics(read: Callable[..., pd.DataFrame]) -> dict[str, float]:
         transaction (``is_fraud`` or ``is_laundering``), each alert weighted by its
         transaction's ``sample_weight``, in [0, 1]; NaN without alerts.
     """
-    tx = read("transactions", _TRANSACTION_COLUMNS)
-    weight = _floats(tx["sample_weight"])
-    total = weight.sum()
-    approved = (tx["status"] == "approved").to_numpy(dtype=bool, na_value=False)
-    declined = (tx["status"] == "declined").to_numpy(dtype=bool, na_value=False)
-    metrics = {
-        "transactions": float(len(tx)),
-        "volume_amount": float((_floats(tx["amount"])[approved] * weight[approved]).sum()),
-        "decline_rate": _share(weight[declined].sum(), total),
-    }
-    fraud_type = tx["fraud_type"]
-    for typology in TYPOLOGIES:
-        rows = (fraud_type == typology.name).to_numpy(dtype=bool, na_value=False)
-        metrics[f"prevalence.{typology.name}"] = _share(weight[rows].sum(), total)
     alerts = read("alerts", ["transaction_id"])
-    alerted = _rows_of(tx["transaction_id"], alerts.get("transaction_id", pd.Series([])))
-    labelled = (tx["is_fraud"].to_numpy(dtype=bool, na_value=False)
-                | tx["is_laundering"].to_numpy(dtype=bool, na_value=False))  # fmt: skip
-    metrics["alerts"] = float(len(alerted))
-    metrics["alert_precision"] = _share((weight[alerted] * labelled[alerted]).sum(),
-                                        weight[alerted].sum())  # fmt: skip
+    alert_ids = alerts.get("transaction_id", pd.Series([])).to_numpy(np.int64)
+    alerted_ids, per_id = np.unique(alert_ids, return_counts=True)
+    sums: dict[str, float] = {}
+    for tx in read("transactions", _TRANSACTION_COLUMNS, each_part=True):  # memory: a part
+        for name, value in _part_sums(tx, alerted_ids, per_id).items():
+            sums[name] = sums.get(name, 0.0) + value
+    if sums.get("alert rows", 0.0) != len(alert_ids):
+        raise ValueError("an alert names a transaction_id missing from the transactions")
+    total = sums.get("weight", 0.0)
+    metrics = {
+        "transactions": sums.get("rows", 0.0),
+        "volume_amount": sums.get("approved amount", 0.0),
+        "decline_rate": _share(sums.get("declined", 0.0), total),
+    }
+    for typology in TYPOLOGIES:
+        metrics[f"prevalence.{typology.name}"] = _share(sums.get(typology.name, 0.0), total)
+    metrics["alerts"] = float(len(alert_ids))
+    metrics["alert_precision"] = _share(sums.get("alerted labelled", 0.0),
+                                        sums.get("alerted", 0.0))  # fmt: skip
     return metrics
 
 
-def _rows_of(ids: pd.Series, keys: pd.Series) -> np.ndarray:
-    """Row positions in ``ids`` (unique) of each of ``keys`` (all present), vectorised."""
-    ids, keys = ids.to_numpy(dtype=np.int64), keys.to_numpy(dtype=np.int64)
-    order = np.argsort(ids, kind="stable")
-    rows = order[np.searchsorted(ids, keys, sorter=order).clip(0, max(len(ids) - 1, 0))]
-    if len(keys) and not np.array_equal(ids[rows], keys):
-        raise ValueError("an alert names a transaction_id missing from the transactions")
-    return rows
+def _part_sums(tx: pd.DataFrame, alerted_ids: np.ndarray,
+               per_id: np.ndarray) -> dict[str, float]:  # fmt: skip
+    """Additive figures of one part of ``transactions``: rows, weights, weighted sums; an
+    alert counts once per alert (``per_id`` alerts on each of the sorted ``alerted_ids``)."""
+    weight = _floats(tx["sample_weight"])
+    approved = (tx["status"] == "approved").to_numpy(dtype=bool, na_value=False)
+    declined = (tx["status"] == "declined").to_numpy(dtype=bool, na_value=False)
+    labelled = (tx["is_fraud"].to_numpy(dtype=bool, na_value=False)
+                | tx["is_laundering"].to_numpy(dtype=bool, na_value=False))  # fmt: skip
+    ids = tx["transaction_id"].to_numpy(np.int64)
+    position = np.searchsorted(alerted_ids, ids).clip(0, max(len(alerted_ids) - 1, 0))
+    found = (alerted_ids[position] == ids) if len(alerted_ids) else np.zeros(len(ids), bool)
+    alerts = np.where(found, per_id[position] if len(per_id) else 0, 0).astype(np.float64)
+    fraud_type = tx["fraud_type"]
+    sums = {
+        "rows": float(len(tx)), "weight": float(weight.sum()),
+        "approved amount": float((_floats(tx["amount"])[approved] * weight[approved]).sum()),
+        "declined": float(weight[declined].sum()),
+        "alert rows": float(alerts.sum()), "alerted": float((weight * alerts).sum()),
+        "alerted labelled": float((weight * alerts)[labelled].sum()),
+    }  # fmt: skip
+    for typology in TYPOLOGIES:
+        rows = (fraud_type == typology.name).to_numpy(dtype=bool, na_value=False)
+        sums[typology.name] = float(weight[rows].sum())
+    return sums
 
 
 def _floats(column: pd.Series) -> np.ndarray:
