@@ -153,14 +153,6 @@ def read_parts(root: str | os.PathLike[str], table: str,
     return _frame(pa.concat_tables(tables, promote_options="permissive"))
 
 
-def iter_parts(root: str | os.PathLike[str], table: str,
-               columns: list[str] | None = None) -> Iterator[pd.DataFrame]:  # fmt: skip
-    """The part files of ``table`` one at a time, as DataFrames in part order: for figures
-    summed over a table too large to hold at once (memory: one part)."""
-    for part in _part_tables(root, table, columns):
-        yield _frame(part)
-
-
 def _part_tables(root, table: str, columns: list[str] | None) -> Iterator[pa.Table]:
     parts = _part_files(root, table)
     if len({ext for _, ext, _ in parts}) > 1:

@@ -25,6 +25,14 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def summed_summary(parts) -> Counter:
+    """The summary figures of every part (run-wide first, then shards in order), summed."""
+    summary: Counter = Counter()
+    for part in parts:
+        summary.update(part.summary)
+    return summary
+
+
 def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, parts,
                    metrics: dict[str, float] | None = None,
                    targets: dict[str, dict] | None = None) -> dict:  # fmt: skip
@@ -36,10 +44,8 @@ def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, part
     rows: Counter = Counter()
     labels: dict[str, dict[str, Counter]] = {}
     known: dict[str, Counter] = {}
-    summary: Counter = Counter()
     for part in parts:
         rows.update(part.rows)
-        summary.update(part.summary)
         for table, columns in part.known.items():
             known.setdefault(table, Counter()).update(columns)
         for table, columns in part.labels.items():
@@ -85,7 +91,7 @@ def build_manifest(scenario, config: dict[str, Any], fmt: str, engine: str, part
         "roles": {name: roles.to_dict() for name, roles in scenario.roles.items()},
         "label_prevalence": prevalence,
         "label_unknown": {table: columns for table, columns in unknown.items() if columns},
-        "summary": dict(sorted(summary.items())),
+        "summary": dict(sorted(summed_summary(parts).items())),
         "metrics": dict(metrics or {}),
         "targets": dict(targets or {}),
     }

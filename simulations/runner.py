@@ -25,11 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulations.backends import check_scheduler, executor
-from simulations.datasets import iter_parts, read_parts
+from simulations.datasets import read_parts
 from simulations.errors import ConfigError
 from simulations.eventlog import DatasetWriter, TablePartWriter, part_file
 from simulations.locations import exists, in_memory
-from simulations.manifest import build_manifest
+from simulations.manifest import build_manifest, summed_summary
 from simulations.progress import progress_bar
 from simulations.scenario import Scenario, get_scenario
 
@@ -187,8 +187,8 @@ def run(
                 parts += _run_dask(pool, scenario, config, n_shards, folder, fmt, engine,
                                    advance)  # fmt: skip
         metrics = scenario.run_metrics(
-            config, lambda table, columns=None, each_part=False:
-            (iter_parts if each_part else read_parts)(folder, table, columns))  # fmt: skip
+            config, lambda table, columns=None: read_parts(folder, table, columns),
+            summed_summary(parts))  # fmt: skip
         targets = scenario.run_targets(config, metrics)
         manifest = build_manifest(scenario, config, fmt, engine, parts, metrics, targets)
         path = writer.commit(manifest)

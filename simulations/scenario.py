@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -102,12 +102,13 @@ class Scenario(ABC):
         """Emit run-wide tables (e.g. a merchant list); returns summary figures."""
         return {}
 
-    def run_metrics(self, config: dict[str, Any],
-                    read: Callable[..., pd.DataFrame]) -> dict[str, float]:  # fmt: skip
+    def run_metrics(self, config: dict[str, Any], read: Callable[..., pd.DataFrame],
+                    summary: Mapping[str, float]) -> dict[str, float]:  # fmt: skip
         """Named figures of a finished run, computed from its tables (``read(table,
-        columns=None)`` returns one as a DataFrame; ``read(table, columns, each_part=True)``
-        yields it part by part, for tables too large to hold at once); the manifest records
-        them under ``metrics`` and ``synthsim run`` prints them. None by default."""
+        columns=None)`` returns one as a DataFrame) or, for runs too large to read back, from
+        ``summary``: the figures :meth:`run_global` and every :meth:`run_shard` returned,
+        summed. The manifest records them under ``metrics`` and ``synthsim run`` prints them.
+        None by default."""
         return {}
 
     def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
-import pandas as pd
+import pyarrow as pa
 import pytest
 
 from rules.financial_crime import TYPOLOGIES
@@ -49,11 +50,7 @@ def test_metrics_equal_hand_computed_figures(dataset):
     scenario = get_scenario("bank")
     names = scenario.metric_names(config)
     assert sorted(metrics) == sorted(names)  # the manifest sorts its keys
-    def read(table, columns=None, each_part=False):  # the whole table as its only part
-        frame = read_table(out, table, columns)
-        return [frame] if each_part else frame
-
-    direct = scenario.run_metrics(config, read)
+    direct = scenario.run_metrics(config, None, read_manifest(out)["summary"])
     assert tuple(direct) == names
     assert metrics.keys() == expected.keys()
     for name, value in expected.items():
@@ -64,24 +61,34 @@ def test_metrics_equal_hand_computed_figures(dataset):
 
 
 def test_metrics_of_empty_alerts_are_nan():
-    from scenarios.bank.metrics import METRIC_NAMES, bank_metrics
+    from scenarios.bank.metrics import METRIC_NAMES, bank_metrics, chunk_tallies
 
-    tx = pd.DataFrame({
+    tx = pa.table({
         "transaction_id": [1, 2, 3], "amount": [10.0, 5.0, 2.5],
-        "status": pd.Categorical(["approved", "declined", "approved"]),
-        "fraud_type": pd.Categorical([None, "card_testing", "card_testing"]),
-        "is_fraud": [False, True, True], "is_laundering": [False, False, False],
+        "status": pa.array(["approved", "declined", "approved"]).dictionary_encode(),
+        "fraud_type": pa.array([None, "card_testing", "card_testing"]).dictionary_encode(),
+        "is_fraud": [False, True, True], "is_laundering": [False, False, None],
         "sample_weight": [1.0, 0.5, 0.5],
-    })  # fmt: skip
-    tables = {"transactions": tx, "alerts": pd.DataFrame({"transaction_id": pd.Series(
-        [], dtype="int64")})}
-    def read(table, columns=None, each_part=False):  # two parts when asked part by part
-        frame = tables[table][columns or slice(None)]
-        return (frame.iloc[:1], frame.iloc[1:]) if each_part else frame
-
-    metrics = bank_metrics(read)
+    }).to_batches()[0]  # fmt: skip
+    no_alerts = pa.record_batch({"transaction_id": pa.array([], pa.int64())})
+    summary = Counter(chunk_tallies(tx.slice(0, 1), no_alerts))
+    summary.update(chunk_tallies(tx.slice(1), no_alerts))  # two chunks sum to the whole
+    metrics = bank_metrics(summary)
     assert tuple(metrics) == METRIC_NAMES
     assert metrics["transactions"] == 3 and metrics["volume_amount"] == 11.25
     assert metrics["decline_rate"] == 0.25 and metrics["prevalence.card_testing"] == 0.5
     assert metrics["prevalence.fan_in"] == 0 and metrics["alerts"] == 0
     assert math.isnan(metrics["alert_precision"])
+
+
+def test_an_alert_outside_its_chunk_is_refused():
+    from scenarios.bank.metrics import chunk_tallies
+
+    tx = pa.record_batch({
+        "transaction_id": [1], "amount": [10.0],
+        "status": pa.array(["approved"]).dictionary_encode(),
+        "fraud_type": pa.array([None], pa.string()).dictionary_encode(),
+        "is_fraud": [False], "is_laundering": [False], "sample_weight": [1.0],
+    })  # fmt: skip
+    with pytest.raises(ValueError, match="missing from its chunk"):
+        chunk_tallies(tx, pa.record_batch({"transaction_id": pa.array([7], pa.int64())}))

@@ -91,7 +91,7 @@ def test_a_run_that_fails_midway_leaves_no_manifest(memory, monkeypatch):
         written.extend(memory.find("/ds"))
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(type(scenario), "run_metrics", lambda self, c, m: fail(c, m))
+    monkeypatch.setattr(type(scenario), "run_metrics", lambda self, c, m, s: fail(c, m))
     with pytest.raises(RuntimeError, match="boom"):
         _run("memory://ds")
     assert written and not any(name.endswith("manifest.json") for name in written)

@@ -9,6 +9,7 @@ at its own configurable rate. Every balance reconciles row by row and money is c
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,7 @@ from rules.oversampling import Oversampling
 from scenarios.bank import kernels as K
 from scenarios.bank.alerts import AlertEngine
 from scenarios.bank.config import DEFAULT_CONFIG, SCHEMA
-from scenarios.bank.metrics import METRIC_NAMES, bank_metrics
+from scenarios.bank.metrics import METRIC_NAMES, bank_metrics, chunk_tallies
 from scenarios.bank.population import (
     MERCHANT_MCC,
     MerchantIndex,
@@ -76,10 +77,11 @@ class BankScenario(Scenario):
                                    config["run"]["shard_size"])[shard]  # fmt: skip
         return (stop - start) * config["run"]["days"]
 
-    def run_metrics(self, config: dict[str, Any], read) -> dict[str, float]:
+    def run_metrics(self, config: dict[str, Any], read, summary) -> dict[str, float]:
         """Transactions, approved volume (USD), decline rate, prevalence of each typology and
-        the monitoring rules' precision (:func:`scenarios.bank.metrics.bank_metrics`)."""
-        return bank_metrics(read)
+        the monitoring rules' precision (:func:`scenarios.bank.metrics.bank_metrics`), from
+        the tallies each shard summed as it wrote."""
+        return bank_metrics(summary)
 
     def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:
         return METRIC_NAMES
@@ -128,6 +130,7 @@ class BankScenario(Scenario):
         log = SessionLog(seed, shard, state["account_id"], None, config["sessions"], epoch)
         monitor = AlertEngine(shard, config["alerts"])
         money_in = money_out = 0
+        tallies: Counter = Counter()
         balance, cases = inputs.opening_cents, np.zeros(0, dtype=np.int64)
         for chunk, (out, n, balance, n_cases) in enumerate(chunks):
             cases = n_cases
@@ -137,7 +140,9 @@ class BankScenario(Scenario):
             batch = batch.set_column(batch.num_columns - 1, "session_id", session_id)
             emit("transactions", batch)
             emit("sessions", sessions)
-            emit("alerts", monitor.feed(batch, session_id, sessions))
+            alerts = monitor.feed(batch, session_id, sessions)
+            emit("alerts", alerts)
+            tallies.update(chunk_tallies(batch, alerts))
             first_row += n
             money_in, money_out = _external_flows(out[:, :n], money_in, money_out)
             advance(len(balance) * days_done)
@@ -149,6 +154,7 @@ class BankScenario(Scenario):
             "money.external_in_cents": money_in,
             "money.external_out_cents": money_out,
             **_fit_summary(fit),
+            **tallies,
         }
 
 

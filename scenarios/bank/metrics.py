@@ -1,5 +1,10 @@
 """Run metrics of the bank: volume, declines, the share of each typology and how precise the
-monitoring rules are, computed from a finished run's ``transactions`` and ``alerts``.
+monitoring rules are.
+
+Each shard tallies additive sums of its transaction chunks and their alerts as it writes them
+(:func:`chunk_tallies`, summed over shards in the manifest's ``summary``), and
+:func:`bank_metrics` turns the run's sums into metrics, so a run of hundreds of millions of
+rows never reads its output back.
 
 Shares and sums are weighted by ``sample_weight`` (1 on every row unless
 ``oversampling.factor`` > 1, when a crime case's rows count 1/factor), so they are the
@@ -8,17 +13,15 @@ natural-rate figures whatever the oversampling; counts are rows as written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from rules.financial_crime import TYPOLOGIES
 
-__all__ = ["bank_metrics", "METRIC_NAMES"]
-
-_TRANSACTION_COLUMNS = ["transaction_id", "amount", "status", "fraud_type", "is_fraud",
-                        "is_laundering", "sample_weight"]  # fmt: skip
+__all__ = ["bank_metrics", "chunk_tallies", "METRIC_NAMES"]
 
 METRIC_NAMES = (
     "transactions", "volume_amount", "decline_rate",
@@ -27,14 +30,58 @@ METRIC_NAMES = (
 )  # fmt: skip
 """The metrics :func:`bank_metrics` returns, in order."""
 
+_PREFIX = "tally."
 
-def bank_metrics(read: Callable[..., pd.DataFrame]) -> dict[str, float]:
-    """Metrics of one run (every shard together).
+
+def chunk_tallies(transactions: pa.RecordBatch, alerts: pa.RecordBatch) -> dict[str, float]:
+    """Additive sums of one chunk of ``transactions`` and the ``alerts`` it raised.
 
     Parameters
     ----------
-    read : callable
-        ``read(table, columns=None)`` returns a table of the run as a DataFrame.
+    transactions : RecordBatch
+        Rows of the ``transactions`` table (at least ``transaction_id``, ``amount``,
+        ``status``, ``fraud_type``, ``is_fraud``, ``is_laundering``, ``sample_weight``).
+    alerts : RecordBatch
+        Rows of the ``alerts`` table whose ``transaction_id`` is in ``transactions``; an
+        alert counts once per alert, several on one transaction included.
+
+    Returns
+    -------
+    dict of str to float
+        Keys ``tally.<name>``: rows, weights (sums of ``sample_weight``) and the weighted
+        approved amount (USD), to be summed over chunks and shards.
+    """
+    weight = _floats(transactions.column("sample_weight"))
+    status = transactions.column("status")
+    approved = _mask(pc.equal(status, "approved"))
+    declined = _mask(pc.equal(status, "declined"))
+    labelled = _mask(pc.or_(transactions.column("is_fraud"),
+                            transactions.column("is_laundering")))  # fmt: skip
+    position = pc.index_in(alerts.column("transaction_id"),
+                           value_set=transactions.column("transaction_id"))  # fmt: skip
+    if position.null_count:
+        raise ValueError("an alert names a transaction_id missing from its chunk")
+    position = position.to_numpy()
+    amount = _floats(transactions.column("amount"))
+    tallies = {
+        "transactions": float(transactions.num_rows),
+        "weight": float(weight.sum()),
+        "approved_amount": float((amount[approved] * weight[approved]).sum()),
+        "declined_weight": float(weight[declined].sum()),
+        "alerts": float(alerts.num_rows),
+        "alerts_weight": float(weight[position].sum()),
+        "alerts_labelled_weight": float(weight[position][labelled[position]].sum()),
+    }
+    fraud_type = transactions.column("fraud_type")
+    for typology in TYPOLOGIES:
+        tallies[f"weight.{typology.name}"] = float(
+            weight[_mask(pc.equal(fraud_type, typology.name))].sum())
+    return {_PREFIX + name: value for name, value in tallies.items()}
+
+
+def bank_metrics(summary: Mapping[str, float]) -> dict[str, float]:
+    """Metrics of one run from its ``summary``: the :func:`chunk_tallies` of every chunk of
+    every shard, summed.
 
     Returns
     -------
@@ -45,62 +92,33 @@ def bank_metrics(read: Callable[..., pd.DataFrame]) -> dict[str, float]:
         declined, in [0, 1]. ``prevalence.<typology>`` for each typology of
         ``rules.financial_crime.TYPOLOGIES``: weighted share of transactions whose
         ``fraud_type`` is that typology, in [0, 1]. ``alerts``: rows of ``alerts``, a count.
-        ``alert_precision``: weighted share of alerts whose ``transaction_id`` is a labelled
-        transaction (``is_fraud`` or ``is_laundering``), each alert weighted by its
-        transaction's ``sample_weight``, in [0, 1]; NaN without alerts.
+        ``alert_precision``: weighted share of alerts whose transaction is labelled
+        (``is_fraud`` or ``is_laundering``), each alert weighted by its transaction's
+        ``sample_weight``, in [0, 1]; NaN without alerts.
     """
-    alerts = read("alerts", ["transaction_id"])
-    alert_ids = alerts.get("transaction_id", pd.Series([])).to_numpy(np.int64)
-    alerted_ids, per_id = np.unique(alert_ids, return_counts=True)
-    sums: dict[str, float] = {}
-    for tx in read("transactions", _TRANSACTION_COLUMNS, each_part=True):  # memory: a part
-        for name, value in _part_sums(tx, alerted_ids, per_id).items():
-            sums[name] = sums.get(name, 0.0) + value
-    if sums.get("alert rows", 0.0) != len(alert_ids):
-        raise ValueError("an alert names a transaction_id missing from the transactions")
-    total = sums.get("weight", 0.0)
+    def tally(name: str) -> float:
+        return float(summary.get(_PREFIX + name, 0.0))
+
+    total = tally("weight")
     metrics = {
-        "transactions": sums.get("rows", 0.0),
-        "volume_amount": sums.get("approved amount", 0.0),
-        "decline_rate": _share(sums.get("declined", 0.0), total),
+        "transactions": tally("transactions"),
+        "volume_amount": tally("approved_amount"),
+        "decline_rate": _share(tally("declined_weight"), total),
     }
     for typology in TYPOLOGIES:
-        metrics[f"prevalence.{typology.name}"] = _share(sums.get(typology.name, 0.0), total)
-    metrics["alerts"] = float(len(alert_ids))
-    metrics["alert_precision"] = _share(sums.get("alerted labelled", 0.0),
-                                        sums.get("alerted", 0.0))  # fmt: skip
+        metrics[f"prevalence.{typology.name}"] = _share(tally(f"weight.{typology.name}"), total)
+    metrics["alerts"] = tally("alerts")
+    metrics["alert_precision"] = _share(tally("alerts_labelled_weight"), tally("alerts_weight"))
     return metrics
 
 
-def _part_sums(tx: pd.DataFrame, alerted_ids: np.ndarray,
-               per_id: np.ndarray) -> dict[str, float]:  # fmt: skip
-    """Additive figures of one part of ``transactions``: rows, weights, weighted sums; an
-    alert counts once per alert (``per_id`` alerts on each of the sorted ``alerted_ids``)."""
-    weight = _floats(tx["sample_weight"])
-    approved = (tx["status"] == "approved").to_numpy(dtype=bool, na_value=False)
-    declined = (tx["status"] == "declined").to_numpy(dtype=bool, na_value=False)
-    labelled = (tx["is_fraud"].to_numpy(dtype=bool, na_value=False)
-                | tx["is_laundering"].to_numpy(dtype=bool, na_value=False))  # fmt: skip
-    ids = tx["transaction_id"].to_numpy(np.int64)
-    position = np.searchsorted(alerted_ids, ids).clip(0, max(len(alerted_ids) - 1, 0))
-    found = (alerted_ids[position] == ids) if len(alerted_ids) else np.zeros(len(ids), bool)
-    alerts = np.where(found, per_id[position] if len(per_id) else 0, 0).astype(np.float64)
-    fraud_type = tx["fraud_type"]
-    sums = {
-        "rows": float(len(tx)), "weight": float(weight.sum()),
-        "approved amount": float((_floats(tx["amount"])[approved] * weight[approved]).sum()),
-        "declined": float(weight[declined].sum()),
-        "alert rows": float(alerts.sum()), "alerted": float((weight * alerts).sum()),
-        "alerted labelled": float((weight * alerts)[labelled].sum()),
-    }  # fmt: skip
-    for typology in TYPOLOGIES:
-        rows = (fraud_type == typology.name).to_numpy(dtype=bool, na_value=False)
-        sums[typology.name] = float(weight[rows].sum())
-    return sums
+def _floats(column: pa.Array) -> np.ndarray:
+    return pc.fill_null(column, np.nan).to_numpy(zero_copy_only=False).astype(np.float64)
 
 
-def _floats(column: pd.Series) -> np.ndarray:
-    return column.to_numpy(dtype=np.float64, na_value=np.nan)
+def _mask(column: pa.Array) -> np.ndarray:
+    """A boolean column as a numpy mask, null as False."""
+    return pc.fill_null(column, False).to_numpy(zero_copy_only=False)
 
 
 def _share(part: float, whole: float) -> float:

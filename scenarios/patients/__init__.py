@@ -175,7 +175,7 @@ class PatientsScenario(Scenario):
         """:data:`TABLES` with timestamps in the config's ``run.timezone``."""
         return tables(config["run"].get("timezone", _ZONE))
 
-    def run_metrics(self, config: dict[str, Any], read) -> dict[str, float]:
+    def run_metrics(self, config: dict[str, Any], read, summary) -> dict[str, float]:
         """The department's figures over every hospital
         (:func:`scenarios.patients.metrics.department_metrics`)."""
         pathway = configured_pathway(config)
