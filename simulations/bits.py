@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = [
     "new_bits", "next_u64", "uniform", "below", "normal", "poisson", "poisson_small",
-    "seed_bits", "splitmix64", "keyed_uniform",
+    "seed_bits", "splitmix64", "keyed_uniform", "gamma",
 ]
 
 _U1, _U5, _U7, _U9 = np.uint64(1), np.uint64(5), np.uint64(7), np.uint64(9)
@@ -136,6 +136,26 @@ def poisson(bits, mean):
         ):
             return k
 
+
+@nb.njit(cache=True)
+def gamma(bits, shape):
+    """A Gamma(``shape``, 1) draw (``shape`` > 0) by G. Marsaglia and W. W. Tsang, "A simple
+    method for generating gamma variables", ACM TOMS 26 (2000), with its squeeze; below
+    shape 1, a Gamma(shape + 1) draw times U^(1 / shape)."""
+    boost = 1.0
+    if shape < 1.0:
+        boost = (1.0 - uniform(bits)) ** (1.0 / shape)
+        shape += 1.0
+    d = shape - 1.0 / 3.0
+    c = 1.0 / math.sqrt(9.0 * d)
+    while True:
+        x = normal(bits)
+        v = (1.0 + c * x) ** 3
+        if v <= 0.0:
+            continue
+        u = 1.0 - uniform(bits)
+        if u < 1.0 - 0.0331 * x**4 or math.log(u) < 0.5 * x * x + d * (1.0 - v + math.log(v)):
+            return d * v * boost
 
 
 def keyed_uniform(seed: int, name: str, keys: np.ndarray) -> np.ndarray:

@@ -124,11 +124,12 @@ def test_list_scenarios_holds_the_built_in_ones_sorted():
 
 def test_an_unknown_scenario_names_the_available_ones(tiny):
     with pytest.raises(ConfigError, match=r"Unknown scenario 'nope'\. Available: bank, "
-                                          r"patients, tiny\."):  # fmt: skip
+                                          r"patients, retail, tiny\."):  # fmt: skip
         get_scenario("nope")
     result = CliRunner().invoke(cli, ["run", "nope"])
     assert result.exit_code == 2
-    assert "error: Unknown scenario 'nope'. Available: bank, patients, tiny." in result.output
+    assert ("error: Unknown scenario 'nope'. Available: bank, patients, retail, tiny."
+            in result.output)
 
 
 def test_a_name_registered_by_two_distributions_is_refused(tiny):
