@@ -16,54 +16,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import psutil
+from measure import timed_run
 
 from simulations.compiling import compile_seconds
-from simulations.runner import run
 from simulations.scenario import get_scenario
 
 TARGET_RATIO = 100
 TARGET_ROWS, TARGET_SECONDS = 30_000_000, 30.0
 TARGET_PEAK_GB = 4.0
-
-
-class PeakMemory:
-    """Samples the resident memory of this process plus all its children (GB)."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for proc in [me, *me.children(recursive=True)]:
-                try:
-                    total += proc.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def gb(self) -> float:
-        return self.peak / 1e9
 
 
 def engine_throughput(customers: int, days: int) -> dict[str, float]:
@@ -105,17 +70,8 @@ def engine_throughput(customers: int, days: int) -> dict[str, float]:
 
 def end_to_end(customers: int, days: int, workers: int, folder: Path) -> tuple[int, float, float]:
     """Rows, seconds and peak GB of a full ``synthsim run bank`` to Parquet."""
-    scenario = get_scenario("bank")
-    config = scenario.resolve_config(overrides=[
-        f"population.n_customers={customers}", f"run.days={days}", "run.shard_size=50000",
-    ])  # fmt: skip
-    out = folder / f"bank-{customers}-{days}"
-    with PeakMemory() as memory:
-        result = run(scenario, config, out, workers=workers, progress=True)
-    rows = result.manifest["tables"]["transactions"]["rows"]
-    shutil.rmtree(out)
-    return rows, result.seconds, memory.gb
-
+    return timed_run("bank", [f"population.n_customers={customers}", f"run.days={days}",
+                              "run.shard_size=50000"], folder, workers, "transactions")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

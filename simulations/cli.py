@@ -155,8 +155,9 @@ def run_command(scenario, config_path, overrides, seed, out, fmt, workers, sched
     rows = sum(t["rows"] for t in tables.values())
     click.echo(f"wrote {result.path} in {result.seconds:.1f} s "
                f"({rows / max(result.seconds, 1e-9):,.0f} rows/s)")  # fmt: skip
+    width = max(map(len, tables), default=0)
     for name, table in tables.items():
-        click.echo(f"  {name:14s} {table['rows']:>12,} rows")
+        click.echo(f"  {name:{width}s} {table['rows']:>12,} rows")
     for table, columns in result.manifest["label_prevalence"].items():
         for column, values in columns.items():
             for value, stats in values.items():
@@ -486,6 +487,21 @@ def compare_command(synthetic, real, table, real_table, mapping, target, parts, 
     if json_path is not None:
         report.to_json(json_path)
         click.echo(f"wrote {json_path}")
+
+
+@cli.command("fit")
+@click.argument("scenario")
+@click.option("--data", "source", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Folder of real tables (<table>.parquet or .csv, or a synthsim "
+              "dataset) [default: the scenario's public dataset].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Parameter folder to write (a run reads it with "
+              "--set population.parameters=FOLDER).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out folder.")
+def fit_command(scenario: str, source: Path | None, out: Path, overwrite: bool) -> None:
+    """Estimate SCENARIO's parameters from real data and write them with their provenance."""
+    folder = get_scenario(scenario).fit(source, out, overwrite=overwrite)
+    click.echo(f"wrote {folder}")
 
 
 @cli.command("experiment")

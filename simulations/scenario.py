@@ -83,6 +83,13 @@ class Scenario(ABC):
         module, _, function = self.exports[fmt].partition(":")
         return getattr(importlib.import_module(module), function)(dataset)
 
+    def fit(self, source: str | Path | None, out: str | Path, *, overwrite: bool = False) -> Path:
+        """Estimate the scenario's parameters from real data (``source``: a folder of tables,
+        or None for the scenario's public dataset) and write them to the folder ``out``;
+        returns it. Scenarios without fitted parameters refuse."""
+        raise ConfigError(f"Scenario {self.name!r} has no fit; scenarios with one: "
+                          "retail.")  # fmt: skip
+
     def check_engine(self, engine: str) -> None:
         if engine not in self.engines:
             raise ConfigError(

@@ -12,13 +12,16 @@ data runs on synthetic data.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from scenarios.retail.config import DEFAULT_CONFIG, SCHEMA
+from scenarios.retail.coupons import apply_coupons, build_campaigns, row_keys
 from scenarios.retail.engine import shard_chunks
+from scenarios.retail.metrics import METRICS, ShardTally, retail_metrics
 from scenarios.retail.simulate import (
     build_households,
     parameters_of,
@@ -26,6 +29,7 @@ from scenarios.retail.simulate import (
     weekly_tables,
 )
 from scenarios.retail.tables import COLUMN_DOCS, ROLES, SCHEMAS
+from simulations.errors import ConfigError
 from simulations.scenario import Emit, Scenario
 
 __all__ = ["RetailScenario"]
@@ -50,6 +54,17 @@ class RetailScenario(Scenario):
         parameters_of(config)
         return config
 
+    def fit(self, source, out, *, overwrite: bool = False):
+        """Fit the parameters to ``source`` (a folder of tables in The Complete Journey's
+        columns, or None for The Complete Journey) and write them to ``out``
+        (:func:`scenarios.retail.fit.fit_retail`)."""
+        from scenarios.retail.fit import fit_retail
+
+        if Path(out).exists() and not overwrite:  # before a minute of fitting
+            raise ConfigError(f"The parameter folder {str(out)!r} already exists; pass "
+                              "--overwrite to replace it.")  # fmt: skip
+        return fit_retail(source).save(out, overwrite=overwrite)
+
     def n_shards(self, config: dict[str, Any]) -> int:
         return len(shard_bounds(config["population"]["n_households"], config["run"]["shard_size"]))
 
@@ -66,6 +81,9 @@ class RetailScenario(Scenario):
             preserve_index=False))  # fmt: skip
         weekly = weekly_tables(config, params)
         emit("promotions", _promotions(weekly, params, config["run"]["seed"]))
+        descriptions, _, coupons = _campaign_tables(config, params, None)
+        emit("campaign_descriptions", _table(descriptions, "campaign_descriptions"))
+        emit("coupons", _table(coupons, "coupons"))
         return {}
 
     def run_shard(self, config: dict[str, Any], shard: int, emit: Emit,
@@ -78,25 +96,80 @@ class RetailScenario(Scenario):
                                                   schema=SCHEMAS["demographics"],
                                                   preserve_index=False))  # fmt: skip
         weekly = weekly_tables(config, params)
-        rows_total = 0
+        descriptions, campaigns, coupons = _campaign_tables(config, params, households)
+        emit("campaigns", _table(campaigns, "campaigns"))
+        department = params.products.set_index("product_id")["department"]
+        product_ids = params.products["product_id"].to_numpy()
+        departments = list(params.departments["department"])
+        tally = ShardTally(
+            len(households.ids),
+            params.products["department"].map({d: i for i, d in enumerate(departments)})
+            .fillna(0).to_numpy(np.int64),
+            params.products["quantity_group"].str.endswith("|metered").to_numpy(),
+            len(departments), config["run"]["weeks"], weekly.on_promotion,
+        )  # fmt: skip
+        redeemed = None
         for rows, units in shard_chunks(config, params, households, weekly, engine, shard):
-            emit("transactions", _transactions(rows, households.ids, params.products,
+            h, _, basket, product, _, regular, discount, time = rows
+            coupon, match, redemptions, redeemed = apply_coupons(
+                {"household_id": households.ids[h], "product_id": product_ids[product],
+                 "row_key": row_keys(basket), "time": time, "regular_cents": regular,
+                 "discount_cents": discount},
+                descriptions=descriptions, campaigns=campaigns, coupons=coupons,
+                plan=params.campaign_plan, rates=params.coupon_rates,
+                values=params.coupon_values, product_department=department,
+                seed=config["run"]["seed"], redeemed=redeemed,
+            )  # fmt: skip
+            emit("transactions", _transactions(rows, households.ids, product_ids, coupon, match,
                                                config["run"]))  # fmt: skip
+            emit("coupon_redemptions", _table(redemptions, "coupon_redemptions"))
+            week = (time - weekly.week_start_seconds[0]) // (7 * 86400)
+            tally.feed(rows, week, coupon, match, len(redemptions))
             advance(units)
-            rows_total += rows.shape[1]
-        return {"rows": rows_total}
+        return tally.summary(departments)
+
+    def run_metrics(self, config: dict[str, Any], read, summary) -> dict[str, float]:
+        """Revenue, units, baskets, visits per household, retention, discounted share,
+        promotion lift, coupon redemptions and each department's penetration
+        (:mod:`scenarios.retail.metrics`), from the tallies each shard summed."""
+        params = parameters_of(config)
+        return retail_metrics(summary, list(params.departments["department"]),
+                              weekly_tables(config, params).on_promotion)  # fmt: skip
+
+    def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:
+        departments = parameters_of(config).departments["department"]
+        return (*METRICS, *(f"penetration.{d}" for d in departments))
 
 
-def _transactions(rows: np.ndarray, ids: np.ndarray, products, run) -> pa.RecordBatch:
-    """Kernel rows as a ``transactions`` batch (money from cents to dollars)."""
+def _campaign_tables(config, params, households):
+    """The run's campaign descriptions and coupons, and the targeting of ``households`` (a
+    shard's, ranked by expected spend; None: no targeting rows)."""
+    run = config["run"]
+    ids = rank = None
+    if households is not None:
+        spend = households.trip_rate * households.items_mean
+        ids = households.ids
+        rank = (np.argsort(np.argsort(spend, kind="stable")) + 0.5) / len(spend)
+    return build_campaigns(params.campaign_plan, ids, rank, run["seed"], run["start_date"],
+                           products=params.products, categories=params.coupon_categories,
+                           days=7 * run["weeks"])  # fmt: skip
+
+
+def _table(frame, name: str) -> pa.Table:
+    return pa.Table.from_pandas(frame, schema=SCHEMAS[name], preserve_index=False)
+
+
+def _transactions(rows: np.ndarray, ids: np.ndarray, product_ids: np.ndarray,
+                  coupon_cents: np.ndarray, match_cents: np.ndarray, run) -> pa.RecordBatch:
+    """Kernel rows and their coupons as a ``transactions`` batch (money from cents to
+    dollars)."""
     h, store, basket, product, quantity, regular, discount, time = rows
     start = np.datetime64(run["start_date"], "s").astype(np.int64)
-    zeros = np.zeros(len(h))
     return pa.RecordBatch.from_arrays([
-        pa.array(ids[h]), pa.array(store), pa.array(basket),
-        pa.array(products["product_id"].to_numpy()[product]), pa.array(quantity),
-        pa.array((regular - discount) / 100.0), pa.array(discount / 100.0),
-        pa.array(zeros), pa.array(zeros), pa.array(1 + (time - start) // (7 * 86400)),
+        pa.array(ids[h]), pa.array(store), pa.array(basket), pa.array(product_ids[product]),
+        pa.array(quantity), pa.array((regular - discount) / 100.0),
+        pa.array(discount / 100.0), pa.array(coupon_cents / 100.0),
+        pa.array(match_cents / 100.0), pa.array(1 + (time - start) // (7 * 86400)),
         pa.array(time, pa.timestamp("s")),
     ], schema=SCHEMAS["transactions"])  # fmt: skip
 

@@ -20,7 +20,7 @@ SCHEMA = {
         "weeks": Param("int", Interval(int, 1, 520), "number of simulated weeks", "weeks"),
         "shard_size": Param("int", Interval(int, 100, 10_000_000), "households per shard",
                             "households"),
-        "chunk_weeks": Param("int", Interval(int, 1, 520),
+        "chunk_weeks": Param("int", Interval(int, 1, 52),
                              "weeks simulated between writes (bounds memory)", "weeks"),
     },
     "population": {

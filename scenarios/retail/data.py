@@ -72,10 +72,21 @@ def load_complete_journey(tables: Iterable[str] = FIT_TABLES) -> dict[str, pd.Da
 
 def load_folder(folder: str | Path, tables: Iterable[str] = FIT_TABLES) -> dict[str, pd.DataFrame]:
     """Tables from ``folder/<table>.parquet`` or ``folder/<table>.csv`` (in The Complete
-    Journey's columns); a table with neither file is left out."""
+    Journey's columns), or from a synthsim dataset (a retail run); a table with neither is
+    left out."""
+    from simulations.datasets import read_manifest, read_table
+    from simulations.eventlog import is_dataset
+
     folder = Path(folder)
     if not folder.is_dir():
         raise ConfigError(f"The data folder {str(folder)!r} does not exist.")
+    if is_dataset(folder):
+        present = read_manifest(folder)["tables"]
+        found = {name: read_table(folder, name) for name in tables if name in present}
+        for frame in found.values():  # dictionary columns as plain values, as in the data
+            for column in frame.select_dtypes("category"):
+                frame[column] = frame[column].astype(object)
+        return found
     found = {}
     for name in tables:
         parquet, csv = folder / f"{name}.parquet", folder / f"{name}.csv"
@@ -99,8 +110,9 @@ def check_tables(tables: dict[str, pd.DataFrame]) -> None:
 
     ``transactions`` and ``products`` are required; every table given must hold its columns
     (:data:`COLUMNS`); quantities, amounts and weeks must not be negative; every product a
-    transaction or coupon names must be in ``products``, and every household of
-    ``demographics``, ``campaigns`` and ``coupon_redemptions`` must have transactions.
+    transaction or coupon names must be in ``products``, and every household that redeemed a
+    coupon must have transactions (households with demographics or campaigns but no
+    purchases are allowed: they are the ones that did not shop).
     """
     for required in ("transactions", "products"):
         if required not in tables:
@@ -122,8 +134,6 @@ def check_tables(tables: dict[str, pd.DataFrame]) -> None:
     for name, column, known, kind in [
         ("transactions", "product_id", products, "products"),
         ("coupons", "product_id", products, "products"),
-        ("demographics", "household_id", households, "transactions"),
-        ("campaigns", "household_id", households, "transactions"),
         ("coupon_redemptions", "household_id", households, "transactions"),
     ]:
         if name in tables:

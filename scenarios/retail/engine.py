@@ -6,6 +6,7 @@ Both engines take the same households and weekly tables and give rows in the ker
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -24,7 +25,9 @@ ROW_CAPACITY = 2_000_000
 def shard_chunks(config: dict, params: RetailParameters, households: Households, weekly: Weekly,
                  engine: str, shard: int) -> Iterator[tuple[np.ndarray, int]]:  # fmt: skip
     """Yield (rows, household-weeks done): rows int64 of shape (len(ROW_FIELDS), m), in
-    household order within a chunk of weeks, each household's rows in time order."""
+    household order within a chunk of weeks, each household's rows in time order. The rows
+    are valid until the next chunk is asked for (the kernel reuses one buffer: copy to
+    keep them)."""
     inputs = kernel_inputs(params)
     n = len(households.ids)
     last_product = np.full((n, len(params.categories)), -1, np.int32)
@@ -42,8 +45,14 @@ def shard_chunks(config: dict, params: RetailParameters, households: Households,
             yield model.run_weeks(week_from, week_to), n * (week_to - week_from)
         return
     bits = np.zeros((n, 4), np.uint64)
+    affinity_guide = K.guide_tables(households.affinity, np.array([0]),
+                                    np.array([households.affinity.shape[1]]))  # fmt: skip
+    product_week = K.product_weeks(weekly.utility, weekly.depth, inputs["category_start"],
+                                   inputs["category_end"])  # fmt: skip
+    product_static = np.column_stack([weekly.unit_price, inputs["quantity_group"]])
+    habit_odds = np.exp(inputs["habit"])
     seed_key = np.uint64(run["seed"]) ^ np.uint64(0x5851F42D4C957F2D)
-    out = np.empty((len(K.ROW_FIELDS), ROW_CAPACITY), np.int64)
+    out = _row_buffer()
     scalars = params.scalars
     for week_from in range(0, run["weeks"], run["chunk_weeks"]):
         week_to = min(week_from + run["chunk_weeks"], run["weeks"])
@@ -53,22 +62,39 @@ def shard_chunks(config: dict, params: RetailParameters, households: Households,
                 seed_key, households.ids, households.first_week, households.last_week,
                 households.trip_rate, households.items_mean, scalars["items_dispersion"],
                 households.home_store, households.home_share, households.affinity,
+                affinity_guide,
                 last_product, bits, busy_until, week_from, week_to, weekly.season,
                 weekly.week_start_seconds, weekly.weekday_offset_cum, inputs["hour_cum"],
                 inputs["gap_quantiles"], scalars["extra_baskets_per_trip"],
                 scalars["extra_basket_same_store"], inputs["other_store_cum"],
                 inputs["store_ids"], inputs["category_start"], inputs["category_end"],
-                inputs["category_department"], weekly.unit_price, weekly.utility,
-                weekly.utility_cum, weekly.depth, weekly.on_promotion, inputs["card_share"],
-                inputs["habit"], inputs["quantity_group"], inputs["quantity_values"],
+                inputs["category_department"], product_static, product_week,
+                inputs["card_share"], habit_odds, inputs["quantity_values"],
                 inputs["quantity_cum"], inputs["quantity_start"], inputs["quantity_end"],
                 basket, household, out,
             )  # fmt: skip
-            yield out[:, :rows].copy(), (next_household - household) * (week_to - week_from)
+            yield out[:, :rows], (next_household - household) * (week_to - week_from)
             household = next_household
 
 
+@functools.cache
+def _row_buffer() -> np.ndarray:
+    """The kernel's output rows, one buffer per process: memory the system has handed over
+    once (first touches cost about 10 microseconds a page here) serves every shard."""
+    return np.empty((len(K.ROW_FIELDS), ROW_CAPACITY), np.int64)
+
+
+_INPUTS: dict[int, tuple[RetailParameters, dict[str, np.ndarray]]] = {}
+
+
 def kernel_inputs(params: RetailParameters) -> dict[str, np.ndarray]:
+    """The fitted tables as the kernel's flat arrays (computed once per parameter set)."""
+    if id(params) not in _INPUTS:
+        _INPUTS[id(params)] = params, _kernel_inputs(params)  # keeps params alive: id stays
+    return _INPUTS[id(params)][1]
+
+
+def _kernel_inputs(params: RetailParameters) -> dict[str, np.ndarray]:
     """The fitted tables as the kernel's flat arrays."""
     products = params.products
     categories = params.categories

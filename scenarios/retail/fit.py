@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scenarios.retail.coupons import fit_coupons
 from scenarios.retail.data import load_complete_journey, load_tables
 from scenarios.retail.fit_baskets import fit_baskets
 from scenarios.retail.fit_calibrate import calibrate_promotions
@@ -58,6 +59,7 @@ def fit_retail(source: str | Path | None = None, *, min_rows: int = 5, promotion
     scalars, shopper_tables = fit_shoppers(baskets)
     basket_scalars, basket_tables = fit_baskets(transactions, tables["products"],
                                                 tables.get("promotions"), min_rows=min_rows)
+    coupon_tables = fit_coupons(tables, basket_tables["products"])
     marginals, effects = fit_demographics(tables["demographics"], baskets)
     reporting = tables.get("promotions")
     stores = shopper_tables["stores"]
@@ -76,7 +78,7 @@ def fit_retail(source: str | Path | None = None, *, min_rows: int = 5, promotion
     }  # fmt: skip
     params = RetailParameters(scalars={**scalars, **basket_scalars}, provenance=provenance,
                               household_effects=effects, marginals=marginals,
-                              **shopper_tables, **basket_tables)  # fmt: skip
+                              **shopper_tables, **basket_tables, **coupon_tables)  # fmt: skip
     if calibration_rounds:
         params, table = calibrate_promotions(
             params, transactions, tables["products"], rounds=calibration_rounds,

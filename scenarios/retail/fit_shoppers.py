@@ -44,12 +44,19 @@ def basket_frame(transactions: pd.DataFrame) -> pd.DataFrame:
     return baskets
 
 
-def fit_shoppers(baskets: pd.DataFrame) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
-    """Scalars and tables of trips, timing, stores and basket sizes from :func:`basket_frame`."""
+def fit_shoppers(baskets: pd.DataFrame, weeks_active: int | None = None
+                 ) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:  # fmt: skip
+    """Scalars and tables of trips, timing, stores and basket sizes from :func:`basket_frame`.
+
+    A household counts as active from the week of its first trip to that of its last (the
+    loyalty card's life in the data, which ``activity.csv`` keeps), or for ``weeks_active``
+    weeks when every household is known to have been active throughout.
+    """
     trips = baskets[baskets["new_trip"]]
     households = trips.groupby("household_id").agg(first=("week", "min"), last=("week", "max"),
                                                    trips=("week", "size"))  # fmt: skip
-    active = households["last"] - households["first"] + 1
+    active = (households["last"] - households["first"] + 1 if weeks_active is None
+              else pd.Series(float(weeks_active), index=households.index))  # fmt: skip
     rate = households["trips"] / active
     weeks = trips.groupby("week").size()
     weeks = weeks / _active_households(households, weeks.index)

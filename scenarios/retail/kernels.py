@@ -5,7 +5,8 @@ its draws do not move when another household, a price or a promotion changes (co
 numbers), and a fixed number of uniforms per item keeps them aligned item for item.
 
 Per household and active week: trips ~ Poisson(rate x season); each trip a weekday and an
-hour from the fitted profiles; 1 + Geometric further baskets minutes apart; each basket a
+hour from the fitted profiles (but at least ``TRIP_GAP_SECONDS`` after the household's last
+basket); 1 + Geometric further baskets minutes apart (within the week); each basket a
 store (home with the household's loyalty, else by store weight) and 1 + NegBin items; each
 item a category from the household's affinities, a product by multinomial logit (intercept,
 discount depth, display, mailer, plus ``habit`` for the household's last product in the
@@ -19,10 +20,16 @@ import numpy as np
 
 from simulations.bits import gamma, poisson, seed_bits, uniform
 
-__all__ = ["MAX_BASKETS_PER_WEEK", "MAX_ITEMS", "ROW_FIELDS", "simulate_weeks"]
+__all__ = ["MAX_BASKETS_PER_WEEK", "MAX_ITEMS", "ROW_FIELDS", "TRIP_GAP_SECONDS",
+           "guide_tables", "product_weeks", "simulate_weeks"]
 
 MAX_ITEMS = 250
 """Most items in one basket (The Complete Journey's largest holds 161)."""
+
+TRIP_GAP_SECONDS = 180 * 60 + 60
+"""A trip starts at least this long after the household's last basket: closer baskets are
+one trip (:data:`scenarios.retail.fit_shoppers.TRIP_GAP_MINUTES`), so the fit reads trips
+back as the kernel made them."""
 
 MAX_BASKETS_PER_WEEK = 40
 """Most baskets of one household in one week (trips are capped to keep to it)."""
@@ -53,36 +60,78 @@ def _pick(cumulative, target):
 
 
 @nb.njit(cache=True)
-def _choose_product(bits, utility, cumulative, start, end, last, habit):
-    """A product of [start, end) by logit: weights ``utility`` (exp of the utility, shape
-    (n_products,)), ``cumulative`` their running sum within the category; ``last`` gets
-    weight e^habit times its own. Exact, one uniform."""
-    before = cumulative[start - 1] if start > 0 else 0.0
-    total = cumulative[end - 1] - before
-    boost = 0.0
+def guide_tables(cumulative, starts, ends):
+    """Guide tables of the segments [starts[j], ends[j]) of each row of ``cumulative``
+    (running sums, shape (n, k)): entry lo + i holds the first index whose running sum
+    passes the segment's share i / (hi - lo), so a draw starts its search there and takes a
+    step or two (the guide-table method of H.-C. Chen and Y. Asau, 1974). int32, (n, k)."""
+    n, k = cumulative.shape
+    guide = np.zeros((n, k), np.int32)
+    for row in range(n):
+        values = cumulative[row]
+        for j in range(len(starts)):
+            lo, hi = starts[j], ends[j]
+            base = values[lo - 1] if lo > 0 else 0.0
+            total = values[hi - 1] - base
+            i = lo
+            for step in range(hi - lo):
+                threshold = base + total * step / (hi - lo)
+                while i < hi - 1 and values[i] <= threshold:
+                    i += 1
+                guide[row, lo + step] = i
+    return guide
+
+
+@nb.njit(cache=True)
+def _guided_draw(cumulative, guide, lo, hi, u):
+    """The index in [lo, hi) whose share of the segment's running sums holds ``u``."""
+    base = cumulative[lo - 1] if lo > 0 else 0.0
+    target = base + u * (cumulative[hi - 1] - base)
+    i = np.int64(guide[lo + min(np.int64(u * (hi - lo)), hi - lo - 1)])
+    while i < hi - 1 and cumulative[i] <= target:
+        i += 1
+    return i
+
+
+# Columns of a week's product table (float64, shape (n_products, 4)): one cache line holds
+# all an item needs of its product.
+UTILITY, CUMULATIVE, GUIDE, DEPTH = range(4)
+
+
+@nb.njit(cache=True)
+def _choose_product(u, products, start, end, last, habit_odds):
+    """A product of [start, end) by logit from the uniform ``u``: ``products`` is the week's
+    product table (exp of the utility, its running sum, guide table, depth); ``last`` gets
+    ``habit_odds`` (e^habit) times its own weight. Exact: the habit's extra weight is a
+    mixture component drawn first."""
     if last >= 0:
-        boost = (np.exp(habit) - 1.0) * utility[last]
-    r = uniform(bits) * (total + boost)
-    if last >= 0:
-        own = np.exp(habit) * utility[last]
-        if r < own:
+        before = products[start - 1, CUMULATIVE] if start > 0 else 0.0
+        extra = (habit_odds - 1.0) * products[last, UTILITY]
+        habitual = extra / (products[end - 1, CUMULATIVE] - before + extra)
+        if u < habitual:
             return last
-        r -= own  # uniform on the other products' mass: skip over the last product's own
-        last_before = cumulative[last - 1] if last > 0 else 0.0
-        if before + r >= last_before:
-            r += utility[last]
-    return _first_above(cumulative, start, end, before + r)
+        u = (u - habitual) / (1.0 - habitual)
+    return _guided_draw(products[:, CUMULATIVE], products[:, GUIDE], start, end, u)
+
+
+def product_weeks(utility: np.ndarray, depth: np.ndarray, starts: np.ndarray,
+                  ends: np.ndarray) -> np.ndarray:  # fmt: skip
+    """The kernel's weekly product tables (n_weeks, n_products, 4) from exp(utility) and
+    discount depth (0 off promotion), each (n_weeks, n_products)."""
+    cumulative = np.cumsum(utility, axis=1)
+    guide = guide_tables(cumulative, starts, ends)
+    return np.stack([utility, cumulative, guide, depth], axis=-1)
 
 
 @nb.njit(cache=True)
 def simulate_weeks(
     seed_key, household_ids, first_week, last_week, trip_rate, items_mean, items_shape,
-    home_store, home_share, affinity, last_product, bits, busy_until,
+    home_store, home_share, affinity, affinity_guide, last_product, bits, busy_until,
     week_from, week_to, season, week_start_seconds, weekday_offset_cum, hour_cum,
     gap_quantiles, extra_mean, same_store, other_store_cum, store_ids,
-    category_start, category_end, category_department, unit_price,
-    utility, utility_cum, depth, on_promotion, card_share, habit, quantity_group,
-    quantity_values, quantity_cum, quantity_start, quantity_end,
+    category_start, category_end, category_department, product_static, product_week,
+    card_share, habit_odds, quantity_values, quantity_cum, quantity_start,
+    quantity_end,
     basket_base, households_from, out,
 ):
     """Simulate households ``households_from``.. for weeks [week_from, week_to) into ``out``.
@@ -97,8 +146,9 @@ def simulate_weeks(
         Mean trips per active week. ``items_mean``: mean items - 1 per basket;
         ``items_shape``: the negative binomial's shape (scalar).
     home_store : int64 index into ``store_ids``; ``home_share``: share of trips there.
-    affinity : float32 (n, n_categories)
-        Cumulative category shares of each household (last column 1).
+    affinity, affinity_guide : float32, int32 (n, n_categories)
+        Each household's running category shares (ending at 1) and their guide tables
+        (:func:`guide_tables`).
     last_product : int32 (n, n_categories)
         Last product bought in each category (-1: none); updated.
     bits : uint64 (n, 4)
@@ -111,16 +161,15 @@ def simulate_weeks(
         Cumulative shares of trips by day offset within the run week. ``hour_cum``: (24,).
     gap_quantiles : float64 (q,)
         Minutes between a trip's baskets at evenly spaced quantiles.
-    utility, utility_cum, depth, on_promotion : (n_weeks, n_products)
-        exp(utility) of each product in each week, its running sum within categories
-        (products sorted by category), discount depth and whether it is on promotion.
-    category_start, category_end, category_department : int64 (n_categories,)
-        Each category's products [start, end) and department. ``unit_price``: float64
-        (n_products,), regular USD per unit of quantity.
-    card_share, habit : float64 (n_departments,)
-    quantity_group : int64 (n_products,)
-        Each product's quantity distribution: group g's values and cumulative shares are
-        ``quantity_values``, ``quantity_cum`` (m,) in [quantity_start[g], quantity_end[g]).
+    product_static : float64 (n_products, 2)
+        Regular USD per unit of quantity, and the product's quantity group.
+    product_week : float64 (n_weeks, n_products, 4)
+        Each week's product tables (:func:`product_weeks`); products sorted by category.
+    card_share, habit_odds : float64 (n_departments,)
+        Share of a promoted product's rows that get the discount; e^habit.
+    quantity_values, quantity_cum : (m,)
+        Quantity group g's values and cumulative shares in [quantity_start[g],
+        quantity_end[g]).
     basket_base : int64
         First basket id of this call; ids count up from it.
     out : int64 (len(ROW_FIELDS), capacity)
@@ -137,7 +186,7 @@ def simulate_weeks(
     rows = 0
     basket = basket_base
     starts = np.empty(MAX_BASKETS_PER_WEEK, np.int64)
-    n_categories = affinity.shape[1]
+    week_seconds = 7 * 86400
     for h in range(households_from, n):
         if capacity - rows < per_household:
             return rows, h, basket
@@ -154,10 +203,18 @@ def simulate_weeks(
                 hour = _pick(hour_cum, uniform(state))
                 starts[t] = (week_start_seconds[w] + day * 86400 + hour * 3600
                              + np.int64(uniform(state) * 3600))  # fmt: skip
-            starts[:trips].sort()
+            for t in range(1, trips):  # insertion sort: a week holds a handful of trips
+                value, k = starts[t], t
+                while k > 0 and starts[k - 1] > value:
+                    starts[k] = starts[k - 1]
+                    k -= 1
+                starts[k] = value
             baskets_this_week = 0
+            week_products = product_week[w]
             for t in range(trips):
-                time = max(starts[t], busy_until[h] + 60)
+                time = max(starts[t], busy_until[h] + TRIP_GAP_SECONDS)
+                if time >= week_start_seconds[w] + week_seconds:
+                    continue  # pushed out of its week by the trips before it: not made
                 u = uniform(state)
                 store = home_store[h] if u < home_share[h] else _pick(other_store_cum,
                                                                       uniform(state))
@@ -174,6 +231,8 @@ def simulate_weeks(
                         gap = gap_quantiles[i] + (q - i) * (gap_quantiles[i + 1]
                                                             - gap_quantiles[i])  # fmt: skip
                         time += 60 + np.int64(gap * 60.0)
+                        if time >= week_start_seconds[w] + week_seconds:
+                            break  # a trip's last baskets stay in its week
                         if uniform(state) >= same_store:
                             store = _pick(other_store_cum, uniform(state))
                     busy_until[h] = time
@@ -181,28 +240,27 @@ def simulate_weeks(
                     items = 1 + poisson(state, gamma(state, items_shape) * mean / items_shape)
                     items = min(items, MAX_ITEMS)
                     for _ in range(items):
-                        c = _pick(affinity[h], uniform(state))
-                        c = min(c, n_categories - 1)
+                        c = _guided_draw(affinity[h], affinity_guide[h], 0, affinity.shape[1],
+                                         uniform(state))  # fmt: skip
                         start, end = category_start[c], category_end[c]
                         if end <= start:
                             uniform(state)
                             uniform(state)
                             uniform(state)
                             continue
-                        p = _choose_product(state, utility[w], utility_cum[w], start, end,
-                                            last_product[h, c], habit[category_department[c]])
+                        p = _choose_product(uniform(state), week_products, start, end,
+                                            last_product[h, c],
+                                            habit_odds[category_department[c]])  # fmt: skip
                         last_product[h, c] = p
-                        d = category_department[c]
-                        g = quantity_group[p]
+                        g = np.int64(product_static[p, 1])
                         q_index = _pick(quantity_cum[quantity_start[g]:quantity_end[g]],
                                         uniform(state))  # fmt: skip
                         quantity = quantity_values[quantity_start[g] + q_index]
-                        regular = np.int64(np.round(unit_price[p] * quantity * 100.0))
+                        regular = np.int64(np.round(product_static[p, 0] * quantity * 100.0))
                         discount = 0
-                        if on_promotion[w, p] and uniform(state) < card_share[d]:
-                            discount = np.int64(np.round(regular * depth[w, p]))
-                        else:
-                            uniform(state)
+                        depth = week_products[p, DEPTH]
+                        if uniform(state) < card_share[category_department[c]] and depth > 0:
+                            discount = np.int64(np.round(regular * depth))
                         out[_H, rows] = h
                         out[_STORE, rows] = store_ids[store]
                         out[_BASKET, rows] = basket

@@ -25,6 +25,11 @@ A parameter folder holds small tidy files, each one concept:
     Per department: discount on/off Markov chain, share of rows a discount reaches (loyalty
     card use), display and mailer odds, choice coefficients and habit; the discount-depth,
     quantity and display/mailer location distributions.
+``campaign_plan.csv`` / ``coupon_categories.csv`` / ``coupon_rates.csv`` /
+``coupon_values.csv``
+    Campaigns (type, timing, targeting by spend quartile, coupons and their products,
+    redemption odds), the categories coupons cover, manufacturer-coupon rates by department
+    and coupon and match amounts (:mod:`scenarios.retail.coupons`).
 """
 
 from __future__ import annotations
@@ -68,7 +73,8 @@ SCALARS = {
 """Names and meanings of ``scalars.json``."""
 
 _TABLES = ("weeks", "weekdays", "hours", "trip_gaps", "activity", "stores", "household_effects",
-           "categories", "departments", "depths", "quantities", "locations")  # fmt: skip
+           "categories", "departments", "depths", "quantities", "locations", "campaign_plan",
+           "coupon_categories", "coupon_rates", "coupon_values")  # fmt: skip
 
 
 @dataclass
@@ -89,6 +95,10 @@ class RetailParameters:
     depths: pd.DataFrame
     quantities: pd.DataFrame
     locations: pd.DataFrame
+    campaign_plan: pd.DataFrame
+    coupon_categories: pd.DataFrame
+    coupon_rates: pd.DataFrame
+    coupon_values: pd.DataFrame
     products: pd.DataFrame
     marginals: dict[str, pd.DataFrame] = field(default_factory=dict)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from scenarios.retail import coupons
 from simulations.roles import TableRoles
 
 __all__ = ["COLUMN_DOCS", "ROLES", "SCHEMAS"]
@@ -60,3 +61,13 @@ ROLES = {
     "promotions": TableRoles(references=("product_id", "store_id")),
 }  # fmt: skip
 """Column roles for ``synthsim audit`` and ``synthsim compare``."""
+
+SCHEMAS.update(coupons.SCHEMAS)
+COLUMN_DOCS.update(coupons.COLUMN_DOCS)
+ROLES.update({
+    "campaign_descriptions": TableRoles(entities=("campaign_id",)),
+    "campaigns": TableRoles(entities=("household_id",), references=("campaign_id",)),
+    "coupons": TableRoles(identifiers=("coupon_upc",), references=("product_id", "campaign_id")),
+    "coupon_redemptions": TableRoles(entities=("household_id",), time="redemption_date",
+                                     references=("coupon_upc", "campaign_id")),
+})  # fmt: skip
