@@ -196,7 +196,34 @@ def plot(dataset: Path, out: Path | None, overwrite: bool) -> None:
     out = out or dataset.with_name(f"{dataset.name}-overview.png")
     _refuse_existing(out, overwrite)
     manifest = read_manifest(dataset)
-    figure = get_scenario(manifest["scenario"]).overview_figure(dataset)
+    _save_figure(get_scenario(manifest["scenario"]).overview_figure(dataset), out)
+
+
+@cli.command("fidelity")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--figure", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG to write [default: DATASET-fidelity.png beside the dataset].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing figure.")
+def fidelity_command(dataset: Path, out: Path | None, overwrite: bool) -> None:
+    """Score DATASET against the real data its scenario was fitted to, measure by measure
+    with thresholds, and draw real against synthetic."""
+    _require_dataset(dataset)
+    out = out or dataset.with_name(f"{dataset.name}-fidelity.png")
+    _refuse_existing(out, overwrite)
+    scores, figure = get_scenario(read_manifest(dataset)["scenario"]).fidelity(dataset)
+    table = Table(title=f"{dataset}: fidelity")
+    for column in ("measure", "kind", "score", "threshold", "passed"):
+        table.add_column(column, justify="right" if column in ("score", "threshold") else "left")
+    for row in scores.itertuples():
+        table.add_row(row.measure, row.kind, f"{row.score:.4g}",
+                      "" if row.threshold != row.threshold else f"{row.threshold:.4g}",
+                      "" if row.passed != row.passed else ("yes" if row.passed else "NO"))
+    Console().print(table)
+    _save_figure(figure, out)
+
+
+def _save_figure(figure, out: Path) -> None:
+    """Write ``figure`` as a PNG atomically (a partial file renamed into place)."""
     partial = out.with_name(f".{out.name}.partial")
     try:
         figure.savefig(partial, dpi=110, format="png")

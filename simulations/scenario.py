@@ -131,6 +131,13 @@ class Scenario(ABC):
         by default."""
         return {}
 
+    def fidelity(self, dataset: Path):
+        """``(scores, figure)``: a DataFrame (measure, kind, score, threshold, passed) of how
+        close ``dataset`` is to the real data the scenario was fitted to, and a matplotlib
+        figure of real against synthetic."""
+        raise ConfigError(f"Scenario {self.name!r} has no fidelity report; compare a dataset "
+                          "with real data with: synthsim compare SYNTHETIC REAL")  # fmt: skip
+
     def overview_figure(self, dataset: Path):
         """A matplotlib figure summarising a dataset this scenario wrote."""
         raise ConfigError(f"Scenario {self.name!r} has no overview figure.")

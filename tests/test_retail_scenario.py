@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from click.testing import CliRunner
 
 from scenarios.retail.data import load_complete_journey, load_folder
 from scenarios.retail.elasticity import discount_elasticity
 from scenarios.retail.fidelity import fidelity_scores
+from simulations.cli import cli
 from simulations.datasets import read_manifest
 from simulations.errors import ConfigError
 from simulations.runner import run
@@ -153,3 +155,43 @@ def test_an_unknown_department_is_refused():
     with pytest.raises(ConfigError, match=r"'prices\.department' parameter of retail must be "
                                           r"'all' or a department among \[.*'GROCERY'"):
         get_scenario("retail").resolve_config(overrides=["prices.department='GROCERIES'"])
+
+
+def test_the_fidelity_command_scores_and_draws(year, tmp_path):
+    out, _ = year
+    figure = tmp_path / "fidelity.png"
+    result = CliRunner().invoke(cli, ["fidelity", str(out), "--figure", str(figure)])
+    assert result.exit_code == 0, result.output
+    assert "discount elasticity" in result.output and " NO " not in result.output
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = CliRunner().invoke(cli, ["fidelity", str(out), "--figure", str(figure)])
+    assert again.exit_code == 2 and "already exists; pass --overwrite" in again.output
+
+
+def test_closing_a_store_moves_its_shoppers_not_their_trips(tmp_path_factory):
+    base = load_folder(_run(tmp_path_factory, _SHORT, name="base"), ["transactions"])
+    busiest = int(base["transactions"]["store_id"].value_counts().index[0])
+    closed = load_folder(_run(tmp_path_factory, [*_SHORT, f"stores.closed='{busiest}'"],
+                              name="closed"), ["transactions"])  # fmt: skip
+    before, after = base["transactions"], closed["transactions"]
+    assert (before["store_id"] == busiest).mean() > 0.01  # the busiest store of 400-odd
+    assert not (after["store_id"] == busiest).any()
+    when = ["household_id", "transaction_timestamp"]
+    pd.testing.assert_frame_equal(before.drop_duplicates("basket_id")[when].reset_index(drop=True),
+                                  after.drop_duplicates("basket_id")[when].reset_index(drop=True))
+
+
+def test_untargeted_campaigns_redeem_nothing(tmp_path_factory):
+    out = _run(tmp_path_factory, [*_SHORT, "coupons.targeting_scale=0.0"], name="untargeted")
+    tables = load_folder(out, ["campaigns", "coupon_redemptions", "transactions"])
+    assert tables["campaigns"].empty and tables["coupon_redemptions"].empty
+    assert (tables["transactions"]["coupon_disc"] > 0).any()  # manufacturer coupons remain
+
+
+@pytest.mark.parametrize("closed, message", [
+    ("1,x", r"must be comma-separated store_id values\. Got '1,x' instead\."),
+    ("999999", r"names stores that do not exist: \[999999\]\."),
+])
+def test_bad_store_closures_are_refused(closed, message):
+    with pytest.raises(ConfigError, match=message):
+        get_scenario("retail").resolve_config(overrides=[f"stores.closed='{closed}'"])

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from scenarios.retail.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.retail.coupons import apply_coupons, build_campaigns, row_keys
+from scenarios.retail.data import load_complete_journey, load_folder
 from scenarios.retail.engine import shard_chunks
 from scenarios.retail.metrics import METRICS, ShardTally, retail_metrics
 from scenarios.retail.simulate import (
@@ -65,6 +67,18 @@ class RetailScenario(Scenario):
                               "--overwrite to replace it.")  # fmt: skip
         return fit_retail(source).save(out, overwrite=overwrite)
 
+    def fidelity(self, dataset):
+        """The retail yardstick against The Complete Journey (needs ``synthsim[retail-data]``):
+        :func:`scenarios.retail.fidelity.fidelity_scores`, plus each large department's
+        discount elasticity against the data's 95% interval; and the comparison figure."""
+        from scenarios.retail.fidelity import elasticity_scores, fidelity_figure, fidelity_scores
+
+        real = load_complete_journey(["transactions", "products"])
+        synthetic = load_folder(dataset, ["transactions", "products"])
+        scores = pd.concat([fidelity_scores(synthetic, real), elasticity_scores(synthetic, real)],
+                           ignore_index=True)  # fmt: skip
+        return scores, fidelity_figure(synthetic, real)
+
     def n_shards(self, config: dict[str, Any]) -> int:
         return len(shard_bounds(config["population"]["n_households"], config["run"]["shard_size"]))
 
@@ -81,7 +95,7 @@ class RetailScenario(Scenario):
             preserve_index=False))  # fmt: skip
         weekly = weekly_tables(config, params)
         emit("promotions", _promotions(weekly, params, config["run"]["seed"]))
-        descriptions, _, coupons = _campaign_tables(config, params, None)
+        descriptions, _, coupons, _ = _campaign_tables(config, params, None)
         emit("campaign_descriptions", _table(descriptions, "campaign_descriptions"))
         emit("coupons", _table(coupons, "coupons"))
         return {}
@@ -96,7 +110,7 @@ class RetailScenario(Scenario):
                                                   schema=SCHEMAS["demographics"],
                                                   preserve_index=False))  # fmt: skip
         weekly = weekly_tables(config, params)
-        descriptions, campaigns, coupons = _campaign_tables(config, params, households)
+        descriptions, campaigns, coupons, plan = _campaign_tables(config, params, households)
         emit("campaigns", _table(campaigns, "campaigns"))
         department = params.products.set_index("product_id")["department"]
         product_ids = params.products["product_id"].to_numpy()
@@ -116,7 +130,7 @@ class RetailScenario(Scenario):
                  "row_key": row_keys(basket), "time": time, "regular_cents": regular,
                  "discount_cents": discount},
                 descriptions=descriptions, campaigns=campaigns, coupons=coupons,
-                plan=params.campaign_plan, rates=params.coupon_rates,
+                plan=plan, rates=params.coupon_rates,
                 values=params.coupon_values, product_department=department,
                 seed=config["run"]["seed"], redeemed=redeemed,
             )  # fmt: skip
@@ -142,17 +156,24 @@ class RetailScenario(Scenario):
 
 
 def _campaign_tables(config, params, households):
-    """The run's campaign descriptions and coupons, and the targeting of ``households`` (a
-    shard's, ranked by expected spend; None: no targeting rows)."""
+    """The run's campaign descriptions and coupons, the targeting of ``households`` (a
+    shard's, ranked by expected spend; None: no targeting rows), and the campaign plan after
+    the ``[coupons]`` what-ifs."""
     run = config["run"]
     ids = rank = None
     if households is not None:
         spend = households.trip_rate * households.items_mean
         ids = households.ids
         rank = (np.argsort(np.argsort(spend, kind="stable")) + 0.5) / len(spend)
-    return build_campaigns(params.campaign_plan, ids, rank, run["seed"], run["start_date"],
+    scale = config["coupons"]
+    plan = params.campaign_plan.copy()
+    targets = [c for c in plan.columns if c.startswith("target_q")]
+    plan[targets] = (plan[targets] * scale["targeting_scale"]).clip(upper=1.0)
+    plan["redeem_probability"] = (plan["redeem_probability"]
+                                  * scale["redemption_scale"]).clip(upper=1.0)  # fmt: skip
+    return build_campaigns(plan, ids, rank, run["seed"], run["start_date"],
                            products=params.products, categories=params.coupon_categories,
-                           days=7 * run["weeks"])  # fmt: skip
+                           days=7 * run["weeks"]) + (plan,)  # fmt: skip
 
 
 def _table(frame, name: str) -> pa.Table:

@@ -40,6 +40,16 @@ SCHEMA = {
         "frequency_scale": Param("float", _SCALE,
                                  "multiplier of the odds that a product goes on promotion"),
     },
+    "stores": {
+        "closed": Param("str", None, 'store_id values of closed stores, comma-separated ("": '
+                                     "none)"),
+    },
+    "coupons": {
+        "targeting_scale": Param("float", _SCALE, "multiplier of the share of households each "
+                                                  "campaign targets (capped at 1)"),
+        "redemption_scale": Param("float", _SCALE, "multiplier of the probability of redeeming "
+                                                   "an eligible purchase (capped at 1)"),
+    },
     "prices": {
         "department": _DEPARTMENT,
         "change": Param("float", Interval(float, -0.9, 10.0),

@@ -13,7 +13,7 @@ import numpy as np
 
 from scenarios.retail import kernels as K
 from scenarios.retail.parameters import RetailParameters
-from scenarios.retail.simulate import Households, Weekly
+from scenarios.retail.simulate import Households, Weekly, closed_stores, open_store_weights
 from simulations.seeding import stream
 
 __all__ = ["ROW_CAPACITY", "kernel_inputs", "shard_chunks"]
@@ -28,7 +28,8 @@ def shard_chunks(config: dict, params: RetailParameters, households: Households,
     household order within a chunk of weeks, each household's rows in time order. The rows
     are valid until the next chunk is asked for (the kernel reuses one buffer: copy to
     keep them)."""
-    inputs = kernel_inputs(params)
+    inputs = {**kernel_inputs(params), "other_store_cum": open_store_weights(
+        params.stores["other_weight"].to_numpy(float), closed_stores(config, params))}
     n = len(households.ids)
     last_product = np.full((n, len(params.categories)), -1, np.int32)
     busy_until = np.zeros(n, np.int64)
@@ -47,8 +48,9 @@ def shard_chunks(config: dict, params: RetailParameters, households: Households,
     bits = np.zeros((n, 4), np.uint64)
     affinity_guide = K.guide_tables(households.affinity, np.array([0]),
                                     np.array([households.affinity.shape[1]]))  # fmt: skip
-    product_week = K.product_weeks(weekly.utility, weekly.depth, inputs["category_start"],
-                                   inputs["category_end"])  # fmt: skip
+    product_week, category_mass = K.product_weeks(weekly.utility, weekly.depth,
+                                                  inputs["category_start"],
+                                                  inputs["category_end"])  # fmt: skip
     product_static = np.column_stack([weekly.unit_price, inputs["quantity_group"]])
     habit_odds = np.exp(inputs["habit"])
     seed_key = np.uint64(run["seed"]) ^ np.uint64(0x5851F42D4C957F2D)
@@ -68,12 +70,12 @@ def shard_chunks(config: dict, params: RetailParameters, households: Households,
                 inputs["gap_quantiles"], scalars["extra_baskets_per_trip"],
                 scalars["extra_basket_same_store"], inputs["other_store_cum"],
                 inputs["store_ids"], inputs["category_start"], inputs["category_end"],
-                inputs["category_department"], product_static, product_week,
+                inputs["category_department"], product_static, product_week, category_mass,
                 inputs["card_share"], habit_odds, inputs["quantity_values"],
                 inputs["quantity_cum"], inputs["quantity_start"], inputs["quantity_end"],
                 basket, household, out,
             )  # fmt: skip
-            yield out[:, :rows], (next_household - household) * (week_to - week_from)
+            yield out[:rows].T, (next_household - household) * (week_to - week_from)
             household = next_household
 
 
@@ -81,7 +83,7 @@ def shard_chunks(config: dict, params: RetailParameters, households: Households,
 def _row_buffer() -> np.ndarray:
     """The kernel's output rows, one buffer per process: memory the system has handed over
     once (first touches cost about 10 microseconds a page here) serves every shard."""
-    return np.empty((len(K.ROW_FIELDS), ROW_CAPACITY), np.int64)
+    return np.empty((ROW_CAPACITY, len(K.ROW_FIELDS)), np.int64)
 
 
 _INPUTS: dict[int, tuple[RetailParameters, dict[str, np.ndarray]]] = {}
@@ -115,12 +117,10 @@ def _kernel_inputs(params: RetailParameters) -> dict[str, np.ndarray]:
     q_end = np.searchsorted(q_group, np.arange(len(groups)), side="right")
     q_cum = quantities.groupby("group")["probability"].cumsum().to_numpy()
     stores = params.stores
-    other = stores["other_weight"].to_numpy(float) + 1e-9
     dept = params.departments
     return {
         "hour_cum": np.cumsum(params.hours["share"].to_numpy()),
         "gap_quantiles": params.trip_gaps["minutes"].to_numpy(float),
-        "other_store_cum": np.cumsum(other / other.sum()),
         "store_ids": stores["store_id"].to_numpy(np.int64),
         "category_start": start.astype(np.int64), "category_end": end.astype(np.int64),
         "category_department": category_department,

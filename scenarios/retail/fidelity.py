@@ -27,6 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from calibration.fidelity.metrics import ks_complement, numeric_values, tv_complement
+from scenarios.retail.elasticity import discount_elasticity
 from scenarios.retail.fidelity_measures import (
     COPY_MIN_ITEMS,
     basket_gaps,
@@ -42,8 +43,8 @@ from scenarios.retail.fidelity_measures import (
 from simulations.errors import ConfigError
 from simulations.params import Interval, Param, validate_value
 
-__all__ = ["DEPARTMENT_MIN_SHARE", "THRESHOLDS", "basket_table", "department_share_scores",
-           "department_spend_shares",
+__all__ = ["DEPARTMENT_MIN_SHARE", "ELASTICITY_DEPARTMENTS", "THRESHOLDS", "basket_table",
+           "department_share_scores", "department_spend_shares", "elasticity_scores",
            "exact_copies", "fidelity_figure", "fidelity_scores", "gaps_days",
            "household_table", "next_week_visit_tstr"]  # fmt: skip
 
@@ -172,6 +173,28 @@ def _bars(ax, real: pd.Series, synthetic: pd.Series, title: str) -> None:
     ax.set_xticks(x, [str(i) for i in real.index], fontsize=6,
                   rotation=90 if max(len(str(i)) for i in real.index) > 3 else 0)  # fmt: skip
     ax.set_title(title, fontsize=9)
+
+
+ELASTICITY_DEPARTMENTS = ("GROCERY", "DRUG GM", "PRODUCE", "MEAT-PCKGD", "MEAT", "DELI")
+"""Departments whose discount elasticity is scored (each holds over 2% of the data's rows)."""
+
+
+def elasticity_scores(synthetic: dict[str, pd.DataFrame],
+                      real: dict[str, pd.DataFrame]) -> pd.DataFrame:  # fmt: skip
+    """Rows of a fidelity table: each of :data:`ELASTICITY_DEPARTMENTS`' discount elasticity
+    measured on synthetic data (score) and whether it lies in the real data's 95% interval
+    (threshold: the interval's half-width around the real estimate)."""
+    products = real["products"]
+    ours = discount_elasticity(synthetic["transactions"], products).set_index("department")
+    theirs = discount_elasticity(real["transactions"], products).set_index("department")
+    rows = []
+    for department in ELASTICITY_DEPARTMENTS:
+        value = ours.loc[department, "elasticity"]
+        low, high = theirs.loc[department, ["ci_low", "ci_high"]]
+        rows.append({"measure": f"discount elasticity: {department}",
+                     "kind": "in the data's 95% interval", "score": value,
+                     "threshold": (high - low) / 2, "passed": bool(low <= value <= high)})
+    return pd.DataFrame(rows)
 
 
 def fidelity_figure(synthetic: dict[str, pd.DataFrame], real: dict[str, pd.DataFrame],

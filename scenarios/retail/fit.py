@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenarios.retail.coupons import fit_coupons
 from scenarios.retail.data import load_complete_journey, load_tables
 from scenarios.retail.fit_baskets import fit_baskets
 from scenarios.retail.fit_calibrate import calibrate_promotions
+from scenarios.retail.fit_coupons import fit_coupons
 from scenarios.retail.fit_shoppers import basket_frame, fit_demographics, fit_shoppers
 from scenarios.retail.parameters import RetailParameters
 from simulations.params import Interval, Param, validate_value

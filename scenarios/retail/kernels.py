@@ -36,7 +36,7 @@ MAX_BASKETS_PER_WEEK = 40
 
 ROW_FIELDS = ("household", "store", "basket", "product", "quantity", "regular_cents",
               "discount_cents", "time")  # fmt: skip
-"""Rows of the output array (int64, shape (len(ROW_FIELDS), capacity))."""
+"""Columns of the output array (int64, shape (capacity, len(ROW_FIELDS)))."""
 
 _H, _STORE, _BASKET, _PRODUCT, _QUANTITY, _REGULAR, _DISCOUNT, _TIME = range(8)
 
@@ -71,11 +71,13 @@ def guide_tables(cumulative, starts, ends):
         values = cumulative[row]
         for j in range(len(starts)):
             lo, hi = starts[j], ends[j]
+            if hi <= lo:
+                continue
             base = values[lo - 1] if lo > 0 else 0.0
-            total = values[hi - 1] - base
+            width = (values[hi - 1] - base) / (hi - lo)
             i = lo
             for step in range(hi - lo):
-                threshold = base + total * step / (hi - lo)
+                threshold = base + width * step
                 while i < hi - 1 and values[i] <= threshold:
                     i += 1
                 guide[row, lo + step] = i
@@ -83,10 +85,10 @@ def guide_tables(cumulative, starts, ends):
 
 
 @nb.njit(cache=True)
-def _guided_draw(cumulative, guide, lo, hi, u):
-    """The index in [lo, hi) whose share of the segment's running sums holds ``u``."""
-    base = cumulative[lo - 1] if lo > 0 else 0.0
-    target = base + u * (cumulative[hi - 1] - base)
+def _guided_draw(cumulative, guide, lo, hi, base, total, u):
+    """The index in [lo, hi) whose share of the segment's running sums holds ``u``
+    (``base``: the running sum before ``lo``; ``total``: the segment's mass)."""
+    target = base + u * total
     i = np.int64(guide[lo + min(np.int64(u * (hi - lo)), hi - lo - 1)])
     while i < hi - 1 and cumulative[i] <= target:
         i += 1
@@ -99,28 +101,32 @@ UTILITY, CUMULATIVE, GUIDE, DEPTH = range(4)
 
 
 @nb.njit(cache=True)
-def _choose_product(u, products, start, end, last, habit_odds):
+def _choose_product(u, products, before, total, start, end, last, habit_odds):
     """A product of [start, end) by logit from the uniform ``u``: ``products`` is the week's
-    product table (exp of the utility, its running sum, guide table, depth); ``last`` gets
-    ``habit_odds`` (e^habit) times its own weight. Exact: the habit's extra weight is a
-    mixture component drawn first."""
+    product table (exp of the utility, its running sum, guide table, depth), ``before`` the
+    running sum before the category and ``total`` its mass; ``last`` gets ``habit_odds``
+    (e^habit) times its own weight. Exact: the habit's extra weight is a mixture component
+    drawn first."""
     if last >= 0:
-        before = products[start - 1, CUMULATIVE] if start > 0 else 0.0
         extra = (habit_odds - 1.0) * products[last, UTILITY]
-        habitual = extra / (products[end - 1, CUMULATIVE] - before + extra)
+        habitual = extra / (total + extra)
         if u < habitual:
             return last
         u = (u - habitual) / (1.0 - habitual)
-    return _guided_draw(products[:, CUMULATIVE], products[:, GUIDE], start, end, u)
+    return _guided_draw(products[:, CUMULATIVE], products[:, GUIDE], start, end, before,
+                        total, u)  # fmt: skip
 
 
 def product_weeks(utility: np.ndarray, depth: np.ndarray, starts: np.ndarray,
-                  ends: np.ndarray) -> np.ndarray:  # fmt: skip
+                  ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The kernel's weekly product tables (n_weeks, n_products, 4) from exp(utility) and
-    discount depth (0 off promotion), each (n_weeks, n_products)."""
+    discount depth (0 off promotion), each (n_weeks, n_products), and each category's running
+    sum before it and mass (n_weeks, n_categories, 2): small, so it stays in cache."""
     cumulative = np.cumsum(utility, axis=1)
     guide = guide_tables(cumulative, starts, ends)
-    return np.stack([utility, cumulative, guide, depth], axis=-1)
+    padded = np.concatenate([np.zeros((len(utility), 1)), cumulative], axis=1)
+    categories = np.stack([padded[:, starts], padded[:, ends] - padded[:, starts]], axis=-1)
+    return np.stack([utility, cumulative, guide, depth], axis=-1), categories
 
 
 @nb.njit(cache=True)
@@ -130,6 +136,7 @@ def simulate_weeks(
     week_from, week_to, season, week_start_seconds, weekday_offset_cum, hour_cum,
     gap_quantiles, extra_mean, same_store, other_store_cum, store_ids,
     category_start, category_end, category_department, product_static, product_week,
+    category_mass,
     card_share, habit_odds, quantity_values, quantity_cum, quantity_start,
     quantity_end,
     basket_base, households_from, out,
@@ -163,8 +170,9 @@ def simulate_weeks(
         Minutes between a trip's baskets at evenly spaced quantiles.
     product_static : float64 (n_products, 2)
         Regular USD per unit of quantity, and the product's quantity group.
-    product_week : float64 (n_weeks, n_products, 4)
-        Each week's product tables (:func:`product_weeks`); products sorted by category.
+    product_week, category_mass : float64 (n_weeks, n_products, 4), (n_weeks, n_categories, 2)
+        Each week's product tables and category masses (:func:`product_weeks`); products
+        sorted by category.
     card_share, habit_odds : float64 (n_departments,)
         Share of a promoted product's rows that get the discount; e^habit.
     quantity_values, quantity_cum : (m,)
@@ -172,7 +180,8 @@ def simulate_weeks(
         quantity_end[g]).
     basket_base : int64
         First basket id of this call; ids count up from it.
-    out : int64 (len(ROW_FIELDS), capacity)
+    out : int64 (capacity, len(ROW_FIELDS))
+        One row per item (a row is one cache line).
 
     Returns
     -------
@@ -181,12 +190,13 @@ def simulate_weeks(
         and the next basket id. A call stops before a household that might not fit.
     """
     n = len(household_ids)
-    capacity = out.shape[1]
+    capacity = out.shape[0]
     per_household = (week_to - week_from) * MAX_BASKETS_PER_WEEK * MAX_ITEMS
     rows = 0
     basket = basket_base
     starts = np.empty(MAX_BASKETS_PER_WEEK, np.int64)
     week_seconds = 7 * 86400
+    n_categories = affinity.shape[1]
     for h in range(households_from, n):
         if capacity - rows < per_household:
             return rows, h, basket
@@ -210,7 +220,7 @@ def simulate_weeks(
                     k -= 1
                 starts[k] = value
             baskets_this_week = 0
-            week_products = product_week[w]
+            week_products, week_categories = product_week[w], category_mass[w]
             for t in range(trips):
                 time = max(starts[t], busy_until[h] + TRIP_GAP_SECONDS)
                 if time >= week_start_seconds[w] + week_seconds:
@@ -240,16 +250,17 @@ def simulate_weeks(
                     items = 1 + poisson(state, gamma(state, items_shape) * mean / items_shape)
                     items = min(items, MAX_ITEMS)
                     for _ in range(items):
-                        c = _guided_draw(affinity[h], affinity_guide[h], 0, affinity.shape[1],
-                                         uniform(state))  # fmt: skip
+                        c = _guided_draw(affinity[h], affinity_guide[h], 0, n_categories, 0.0,
+                                         1.0, uniform(state))  # fmt: skip
                         start, end = category_start[c], category_end[c]
                         if end <= start:
                             uniform(state)
                             uniform(state)
                             uniform(state)
                             continue
-                        p = _choose_product(uniform(state), week_products, start, end,
-                                            last_product[h, c],
+                        p = _choose_product(uniform(state), week_products,
+                                            week_categories[c, 0], week_categories[c, 1],
+                                            start, end, last_product[h, c],
                                             habit_odds[category_department[c]])  # fmt: skip
                         last_product[h, c] = p
                         g = np.int64(product_static[p, 1])
@@ -261,14 +272,14 @@ def simulate_weeks(
                         depth = week_products[p, DEPTH]
                         if uniform(state) < card_share[category_department[c]] and depth > 0:
                             discount = np.int64(np.round(regular * depth))
-                        out[_H, rows] = h
-                        out[_STORE, rows] = store_ids[store]
-                        out[_BASKET, rows] = basket
-                        out[_PRODUCT, rows] = p
-                        out[_QUANTITY, rows] = quantity
-                        out[_REGULAR, rows] = regular
-                        out[_DISCOUNT, rows] = discount
-                        out[_TIME, rows] = time
+                        out[rows, _H] = h
+                        out[rows, _STORE] = store_ids[store]
+                        out[rows, _BASKET] = basket
+                        out[rows, _PRODUCT] = p
+                        out[rows, _QUANTITY] = quantity
+                        out[rows, _REGULAR] = regular
+                        out[rows, _DISCOUNT] = discount
+                        out[rows, _TIME] = time
                         rows += 1
                     basket += 1
     return rows, n, basket

@@ -40,7 +40,34 @@ def parameters_of(config: dict) -> RetailParameters:
             raise ConfigError(f"The '{section}.department' parameter of retail must be 'all' "
                               f"or a department among {sorted(departments)}. Got {name!r} "
                               "instead.")  # fmt: skip
+    closed_stores(config, params)
     return params
+
+
+def closed_stores(config: dict, params: RetailParameters) -> np.ndarray:
+    """Whether each store of ``params.stores`` is closed by ``stores.closed`` (bool, shape
+    (n_stores,)); refuses unknown store ids and closing every store."""
+    text = config["stores"]["closed"].strip()
+    ids = params.stores["store_id"].to_numpy()
+    try:
+        closed = {int(part) for part in text.split(",") if part.strip()}
+    except ValueError:
+        raise ConfigError("The 'stores.closed' parameter of retail must be comma-separated "
+                          f"store_id values. Got {text!r} instead.") from None
+    unknown = sorted(closed - set(ids.tolist()))
+    if unknown:
+        raise ConfigError(f"The 'stores.closed' parameter of retail names stores that do not "
+                          f"exist: {unknown[:5]}.")  # fmt: skip
+    mask = np.isin(ids, list(closed))
+    if mask.all():
+        raise ConfigError("The 'stores.closed' parameter of retail closes every store.")
+    return mask
+
+
+def open_store_weights(weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """Cumulative shares of ``weights`` over open stores (closed ones get none)."""
+    open_weights = np.where(closed, 0.0, weights + 1e-9)
+    return np.cumsum(open_weights / open_weights.sum())
 
 
 def shard_bounds(n_households: int, shard_size: int) -> list[tuple[int, int]]:
@@ -95,7 +122,15 @@ def build_households(config: dict, params: RetailParameters, shard: int) -> Hous
     first = np.where(first == 0, -1, first)  # active before the data began
     last = np.where(last == data_last - 1, CENSORED, last)
     stores = params.stores
-    home = rng.choice(len(stores), n, p=stores["home_weight"] / stores["home_weight"].sum())
+    # Inverse CDF on the fitted weights, then households of a closed store redraw among the
+    # open ones: closing a store moves only its own households (common random numbers).
+    weights = stores["home_weight"].to_numpy(float)
+    u_home, u_moved = rng.random(n), rng.random(n)
+    home = np.searchsorted(open_store_weights(weights, np.zeros(len(weights), bool)), u_home)
+    closed = closed_stores(config, params)
+    moved = closed[np.minimum(home, len(weights) - 1)]
+    home[moved] = np.searchsorted(open_store_weights(weights, closed), u_moved[moved])
+    home = np.minimum(home, len(weights) - 1)
     home_share = rng.beta(s["home_store_a"], s["home_store_b"], n)
     affinity = np.cumsum(_affinities(params, rng, n), axis=1)
     affinity[:, -1] = 1.0
