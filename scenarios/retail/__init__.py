@@ -36,6 +36,7 @@ from simulations.scenario import Emit, Scenario
 
 __all__ = ["RetailScenario"]
 
+
 class RetailScenario(Scenario):
     name = "retail"
     description = ("grocery loyalty-card baskets, prices and promotions, fitted to The "
@@ -89,10 +90,7 @@ class RetailScenario(Scenario):
 
     def run_global(self, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
         params = parameters_of(config)
-        products = params.products
-        emit("products", pa.Table.from_pandas(
-            products[list(SCHEMAS["products"].names)], schema=SCHEMAS["products"],
-            preserve_index=False))  # fmt: skip
+        emit("products", _table(params.products[list(SCHEMAS["products"].names)], "products"))
         weekly = weekly_tables(config, params)
         emit("promotions", _promotions(weekly, params, config["run"]["seed"]))
         descriptions, _, coupons, _ = _campaign_tables(config, params, None)
@@ -106,9 +104,7 @@ class RetailScenario(Scenario):
         self.check_engine(engine)
         params = parameters_of(config)
         households = build_households(config, params, shard)
-        emit("demographics", pa.Table.from_pandas(households.demographics,
-                                                  schema=SCHEMAS["demographics"],
-                                                  preserve_index=False))  # fmt: skip
+        emit("demographics", _table(households.demographics, "demographics"))
         weekly = weekly_tables(config, params)
         descriptions, campaigns, coupons, plan = _campaign_tables(config, params, households)
         emit("campaigns", _table(campaigns, "campaigns"))

@@ -60,27 +60,37 @@ def _pick(cumulative, target):
 
 
 @nb.njit(cache=True)
+def _fill_guide(values, lo, hi, guide, counts):
+    """Write the guide table of the running sums ``values[lo:hi]`` into ``guide[lo:hi]``:
+    entry lo + j is the first index whose running sum reaches the segment's share
+    j / (hi - lo), found by counting the entries below each share (no search). ``counts``:
+    scratch of at least hi - lo + 1 entries."""
+    k = hi - lo
+    base = values[lo - 1] if lo > 0 else 0.0
+    total = values[hi - 1] - base
+    scale = k / total if total > 0 else 0.0
+    counts[: k + 1] = 0
+    for i in range(lo, hi):
+        counts[min(np.int64((values[i] - base) * scale), k)] += 1
+    below = 0
+    for j in range(k):
+        guide[lo + j] = min(lo + below, hi - 1)
+        below += counts[j]
+
+
+@nb.njit(cache=True)
 def guide_tables(cumulative, starts, ends):
     """Guide tables of the segments [starts[j], ends[j]) of each row of ``cumulative``
-    (running sums, shape (n, k)): entry lo + i holds the first index whose running sum
-    passes the segment's share i / (hi - lo), so a draw starts its search there and takes a
-    step or two (the guide-table method of H.-C. Chen and Y. Asau, 1974). int32, (n, k)."""
+    (running sums, shape (n, k)), so that a draw starts its search at the entry of its share
+    and takes a step or two (the guide-table method of H.-C. Chen and Y. Asau, 1974).
+    int32, (n, k)."""
     n, k = cumulative.shape
     guide = np.zeros((n, k), np.int32)
+    counts = np.empty(k + 1, np.int64)
     for row in range(n):
-        values = cumulative[row]
         for j in range(len(starts)):
-            lo, hi = starts[j], ends[j]
-            if hi <= lo:
-                continue
-            base = values[lo - 1] if lo > 0 else 0.0
-            width = (values[hi - 1] - base) / (hi - lo)
-            i = lo
-            for step in range(hi - lo):
-                threshold = base + width * step
-                while i < hi - 1 and values[i] <= threshold:
-                    i += 1
-                guide[row, lo + step] = i
+            if ends[j] > starts[j]:
+                _fill_guide(cumulative[row], starts[j], ends[j], guide[row], counts)
     return guide
 
 
@@ -117,16 +127,30 @@ def _choose_product(u, products, before, total, start, end, last, habit_odds):
                         total, u)  # fmt: skip
 
 
-def product_weeks(utility: np.ndarray, depth: np.ndarray, starts: np.ndarray,
-                  ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+@nb.njit(cache=True)
+def product_weeks(utility, depth, starts, ends):
     """The kernel's weekly product tables (n_weeks, n_products, 4) from exp(utility) and
     discount depth (0 off promotion), each (n_weeks, n_products), and each category's running
     sum before it and mass (n_weeks, n_categories, 2): small, so it stays in cache."""
-    cumulative = np.cumsum(utility, axis=1)
-    guide = guide_tables(cumulative, starts, ends)
-    padded = np.concatenate([np.zeros((len(utility), 1)), cumulative], axis=1)
-    categories = np.stack([padded[:, starts], padded[:, ends] - padded[:, starts]], axis=-1)
-    return np.stack([utility, cumulative, guide, depth], axis=-1), categories
+    n_weeks, n_products = utility.shape
+    table = np.empty((n_weeks, n_products, 4))
+    categories = np.zeros((n_weeks, len(starts), 2))
+    counts = np.empty(n_products + 1, np.int64)
+    for w in range(n_weeks):
+        running = 0.0
+        for p in range(n_products):
+            running += utility[w, p]
+            table[w, p, UTILITY] = utility[w, p]
+            table[w, p, CUMULATIVE] = running
+            table[w, p, DEPTH] = depth[w, p]
+        for j in range(len(starts)):
+            lo, hi = starts[j], ends[j]
+            if hi > lo:
+                before = table[w, lo - 1, CUMULATIVE] if lo > 0 else 0.0
+                categories[w, j, 0] = before
+                categories[w, j, 1] = table[w, hi - 1, CUMULATIVE] - before
+                _fill_guide(table[w, :, CUMULATIVE], lo, hi, table[w, :, GUIDE], counts)
+    return table, categories
 
 
 @nb.njit(cache=True)
