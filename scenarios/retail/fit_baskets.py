@@ -159,7 +159,8 @@ def _choice(panel: pd.DataFrame, min_weeks: int = 10, min_shown: int = 50) -> pd
         found = dict(zip(regressors, fit.coefficients, strict=True))
         coefficients[department] = [found.get(r, 0.0) for r in ("depth", "display", "mailer")]
     return pd.DataFrame.from_dict(coefficients, orient="index",
-                                  columns=["beta_depth", "beta_display", "beta_mailer"])
+                                  columns=["beta_depth", "beta_display", "beta_mailer"]
+                                  ).astype(float)  # fmt: skip
 
 
 def fit_habit(rows: pd.DataFrame, catalogue: pd.DataFrame) -> pd.Series:
