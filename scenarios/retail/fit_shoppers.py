@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from scenarios.retail.fidelity_measures import basket_table
+
 __all__ = ["TRIP_GAP_MINUTES", "basket_frame", "fit_demographics", "fit_shoppers"]
 
 TRIP_GAP_MINUTES = 180.0
@@ -29,18 +31,13 @@ UNKNOWN = "Unknown"
 
 
 def basket_frame(transactions: pd.DataFrame) -> pd.DataFrame:
-    """One row per basket in (household, time) order: household_id, store_id, basket_id,
-    time (first row's timestamp), week, items (rows) and a ``trip`` number per household."""
-    baskets = (transactions.groupby("basket_id", sort=False)
-               .agg(household_id=("household_id", "first"), store_id=("store_id", "first"),
-                    time=("transaction_timestamp", "min"), week=("week", "first"),
-                    items=("product_id", "size"))
-               .reset_index().sort_values(["household_id", "time", "basket_id"],
-                                          kind="stable", ignore_index=True))  # fmt: skip
-    gap = baskets.groupby("household_id")["time"].diff().dt.total_seconds() / 60
+    """:func:`~scenarios.retail.fidelity_measures.basket_table` (one row per basket in
+    household and time order) with the minutes since the household's previous basket
+    (``gap_minutes``) and whether the basket starts a trip (``new_trip``)."""
+    baskets = basket_table(transactions)
+    gap = baskets.groupby("household_id")["timestamp"].diff().dt.total_seconds() / 60
     baskets["gap_minutes"] = gap
     baskets["new_trip"] = ~(gap < TRIP_GAP_MINUTES)
-    baskets["trip"] = baskets.groupby("household_id")["new_trip"].cumsum()
     return baskets
 
 
@@ -75,10 +72,10 @@ def fit_shoppers(baskets: pd.DataFrame, weeks_active: int | None = None
         **_home_store(trips),
         **_basket_sizes(baskets, np.log(rate)),
     }  # fmt: skip
-    hour = trips["time"].dt.hour
+    hour = trips["timestamp"].dt.hour
     tables = {
         "weeks": pd.DataFrame({"week": weeks.index, "multiplier": weeks / weeks.mean()}),
-        "weekdays": _shares(trips["time"].dt.weekday, range(7), "weekday"),
+        "weekdays": _shares(trips["timestamp"].dt.weekday, range(7), "weekday"),
         "hours": _shares(hour, range(24), "hour"),
         "trip_gaps": pd.DataFrame({
             "quantile": np.linspace(0, 1, 21),
