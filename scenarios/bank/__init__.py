@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from agents.shards import shard_bounds
 from rules.financial_crime import TYPOLOGIES
 from rules.oversampling import Oversampling
 from scenarios.bank import kernels as K
@@ -26,7 +27,6 @@ from scenarios.bank.population import (
     MerchantIndex,
     build_customers,
     build_merchants,
-    shard_bounds,
 )
 from scenarios.bank.sessions import SessionLog
 from scenarios.bank.simulate import (

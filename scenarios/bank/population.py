@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from agents.identities import company_names, draw_names
 from agents.population import Population
+from agents.shards import shard_bounds
 from calibration.synthesis import synthesise
 from scenarios.bank import behaviour as B
 from scenarios.bank.marginals import attributes as _attributes
@@ -32,7 +33,6 @@ __all__ = [
     "card_numbers",
     "build_merchants",
     "build_customers",
-    "shard_bounds",
 ]
 
 _ACCOUNT_PRIME = 8_999_999_993
@@ -64,11 +64,6 @@ def card_numbers(customer_index: np.ndarray) -> np.ndarray:
     g = np.asarray(customer_index, dtype=np.int64).astype(object)
     numbers = (g * _CARD_MULTIPLIER + _CARD_OFFSET) % _CARD_PRIME  # exact: beyond int64
     return 4_000_000_000_000_000 + numbers.astype(np.int64)
-
-
-def shard_bounds(n_customers: int, shard_size: int) -> list[tuple[int, int]]:
-    """[start, stop) customer indices of each shard."""
-    return [(s, min(s + shard_size, n_customers)) for s in range(0, n_customers, shard_size)]
 
 
 @dataclass(frozen=True)

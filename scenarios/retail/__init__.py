@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from agents.shards import shard_bounds
 from scenarios.retail.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.retail.coupons import apply_coupons, build_campaigns, row_keys
 from scenarios.retail.data import load_complete_journey, load_folder
@@ -27,7 +28,6 @@ from scenarios.retail.metrics import METRICS, ShardTally, retail_metrics
 from scenarios.retail.simulate import (
     build_households,
     parameters_of,
-    shard_bounds,
     weekly_tables,
 )
 from scenarios.retail.tables import COLUMN_DOCS, ROLES, SCHEMAS

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from agents.shards import shard_bounds
 from calibration.synthesis import synthesise
 from scenarios.retail.parameters import RetailParameters, load_parameters
 from simulations.errors import ConfigError
 from simulations.seeding import stream
 
-__all__ = ["Households", "Weekly", "build_households", "parameters_of", "shard_bounds",
-           "weekly_tables"]  # fmt: skip
+__all__ = ["Households", "Weekly", "build_households", "parameters_of", "weekly_tables"]
 
 CENSORED = 10**6
 """A last active week that is no end: the household was still shopping when the data ended."""
@@ -68,11 +68,6 @@ def open_store_weights(weights: np.ndarray, closed: np.ndarray) -> np.ndarray:
     """Cumulative shares of ``weights`` over open stores (closed ones get none)."""
     open_weights = np.where(closed, 0.0, weights + 1e-9)
     return np.cumsum(open_weights / open_weights.sum())
-
-
-def shard_bounds(n_households: int, shard_size: int) -> list[tuple[int, int]]:
-    """[start, stop) household indices of each shard."""
-    return [(s, min(s + shard_size, n_households)) for s in range(0, n_households, shard_size)]
 
 
 @dataclass
