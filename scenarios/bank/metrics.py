@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from rules.financial_crime import TYPOLOGIES
+from simulations.tallies import share, tallied, total
 
 __all__ = ["bank_metrics", "chunk_tallies", "METRIC_NAMES"]
 
@@ -29,9 +30,6 @@ METRIC_NAMES = (
     "alerts", "alert_precision",
 )  # fmt: skip
 """The metrics :func:`bank_metrics` returns, in order."""
-
-_PREFIX = "tally."
-
 
 def chunk_tallies(transactions: pa.RecordBatch, alerts: pa.RecordBatch) -> dict[str, float]:
     """Additive sums of one chunk of ``transactions`` and the ``alerts`` it raised.
@@ -76,7 +74,7 @@ def chunk_tallies(transactions: pa.RecordBatch, alerts: pa.RecordBatch) -> dict[
     for typology in TYPOLOGIES:
         tallies[f"weight.{typology.name}"] = float(
             weight[_mask(pc.equal(fraud_type, typology.name))].sum())
-    return {_PREFIX + name: value for name, value in tallies.items()}
+    return tallied(tallies)
 
 
 def bank_metrics(summary: Mapping[str, float]) -> dict[str, float]:
@@ -97,18 +95,18 @@ def bank_metrics(summary: Mapping[str, float]) -> dict[str, float]:
         ``sample_weight``, in [0, 1]; NaN without alerts.
     """
     def tally(name: str) -> float:
-        return float(summary.get(_PREFIX + name, 0.0))
+        return total(summary, name)
 
-    total = tally("weight")
+    weight = tally("weight")
     metrics = {
         "transactions": tally("transactions"),
         "volume_amount": tally("approved_amount"),
-        "decline_rate": _share(tally("declined_weight"), total),
+        "decline_rate": share(tally("declined_weight"), weight),
     }
     for typology in TYPOLOGIES:
-        metrics[f"prevalence.{typology.name}"] = _share(tally(f"weight.{typology.name}"), total)
+        metrics[f"prevalence.{typology.name}"] = share(tally(f"weight.{typology.name}"), weight)
     metrics["alerts"] = tally("alerts")
-    metrics["alert_precision"] = _share(tally("alerts_labelled_weight"), tally("alerts_weight"))
+    metrics["alert_precision"] = share(tally("alerts_labelled_weight"), tally("alerts_weight"))
     return metrics
 
 
@@ -119,7 +117,3 @@ def _floats(column: pa.Array) -> np.ndarray:
 def _mask(column: pa.Array) -> np.ndarray:
     """A boolean column as a numpy mask, null as False."""
     return pc.fill_null(column, False).to_numpy(zero_copy_only=False)
-
-
-def _share(part: float, whole: float) -> float:
-    return float(part / whole) if whole > 0 else float("nan")

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from simulations.tallies import share, tallied, total
+
 __all__ = ["METRICS", "ShardTally", "retail_metrics"]
 
 RETENTION_WEEKS = 4
@@ -79,7 +81,7 @@ class ShardTally:
                    "retained_households": int((self.early & self.late).sum())}  # fmt: skip
         for index, name in enumerate(departments):
             figures[f"buyers.{name}"] = int(self.bought[:, index].sum())
-        return {f"tally.{name}": value for name, value in figures.items()}
+        return tallied(figures)
 
 
 def retail_metrics(summary: Mapping[str, float], departments: list[str],
@@ -87,7 +89,7 @@ def retail_metrics(summary: Mapping[str, float], departments: list[str],
     """The run's metrics (:data:`METRICS`, then ``penetration.<department>``) from its summed
     summary; ``on_promotion`` (weeks x products) counts the product-weeks on and off."""
     def tally(name: str) -> float:
-        return float(summary.get(f"tally.{name}", 0.0))
+        return total(summary, name)
 
     households, rows = tally("households"), tally("rows")
     on_weeks = float(on_promotion.sum())
@@ -98,16 +100,12 @@ def retail_metrics(summary: Mapping[str, float], departments: list[str],
         "revenue": tally("revenue_cents") / 100.0,
         "units": tally("units"),
         "baskets": tally("baskets"),
-        "visits_per_household": _share(tally("baskets"), households),
-        "retention": _share(tally("retained_households"), tally("early_households")),
-        "discounted_share": _share(tally("discounted_rows"), rows),
+        "visits_per_household": share(tally("baskets"), households),
+        "retention": share(tally("retained_households"), tally("early_households")),
+        "discounted_share": share(tally("discounted_rows"), rows),
         "promotion_lift": float(on_rate / off_rate) if off_rate else float("nan"),
         "coupon_redemptions": tally("coupon_redemptions"),
     }
     for name in departments:
-        metrics[f"penetration.{name}"] = _share(tally(f"buyers.{name}"), households)
+        metrics[f"penetration.{name}"] = share(tally(f"buyers.{name}"), households)
     return metrics
-
-
-def _share(part: float, whole: float) -> float:
-    return float(part / whole) if whole > 0 else float("nan")
