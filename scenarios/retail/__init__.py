@@ -24,7 +24,7 @@ from scenarios.retail.config import DEFAULT_CONFIG, SCHEMA
 from scenarios.retail.coupons import apply_coupons, build_campaigns, row_keys
 from scenarios.retail.data import load_complete_journey, load_folder
 from scenarios.retail.engine import shard_chunks
-from scenarios.retail.metrics import METRICS, ShardTally, retail_metrics
+from scenarios.retail.metrics import METRICS, ShardTally, promotion_weeks, retail_metrics
 from scenarios.retail.simulate import (
     build_households,
     parameters_of,
@@ -96,7 +96,7 @@ class RetailScenario(Scenario):
         descriptions, _, coupons, _ = _campaign_tables(config, params, None)
         emit("campaign_descriptions", _table(descriptions, "campaign_descriptions"))
         emit("coupons", _table(coupons, "coupons"))
-        return {}
+        return promotion_weeks(weekly.on_promotion)
 
     def run_shard(self, config: dict[str, Any], shard: int, emit: Emit,
                   advance: Callable[[int], None],
@@ -142,9 +142,7 @@ class RetailScenario(Scenario):
         """Revenue, units, baskets, visits per household, retention, discounted share,
         promotion lift, coupon redemptions and each department's penetration
         (:mod:`scenarios.retail.metrics`), from the tallies each shard summed."""
-        params = parameters_of(config)
-        return retail_metrics(summary, list(params.departments["department"]),
-                              weekly_tables(config, params).on_promotion)  # fmt: skip
+        return retail_metrics(summary, list(parameters_of(config).departments["department"]))
 
     def metric_names(self, config: dict[str, Any]) -> tuple[str, ...]:
         departments = parameters_of(config).departments["department"]

@@ -13,7 +13,7 @@ import numpy as np
 
 from simulations.tallies import share, tallied, total
 
-__all__ = ["METRICS", "ShardTally", "retail_metrics"]
+__all__ = ["METRICS", "ShardTally", "promotion_weeks", "retail_metrics"]
 
 RETENTION_WEEKS = 4
 """Retention: households shopping in the first this many weeks that shop in the last ones."""
@@ -84,16 +84,22 @@ class ShardTally:
         return tallied(figures)
 
 
-def retail_metrics(summary: Mapping[str, float], departments: list[str],
-                   on_promotion: np.ndarray) -> dict[str, float]:  # fmt: skip
+def promotion_weeks(on_promotion: np.ndarray) -> dict[str, float]:
+    """The run's product-weeks on promotion and in all (``on_promotion``: weeks x products)
+    as tallies, for the run-wide summary."""
+    return tallied({"product_weeks_on_promotion": int(on_promotion.sum()),
+                    "product_weeks": int(on_promotion.size)})  # fmt: skip
+
+
+def retail_metrics(summary: Mapping[str, float], departments: list[str]) -> dict[str, float]:
     """The run's metrics (:data:`METRICS`, then ``penetration.<department>``) from its summed
-    summary; ``on_promotion`` (weeks x products) counts the product-weeks on and off."""
+    summary (shard tallies, and the run's :func:`promotion_weeks`)."""
     def tally(name: str) -> float:
         return total(summary, name)
 
     households, rows = tally("households"), tally("rows")
-    on_weeks = float(on_promotion.sum())
-    off_weeks = float(on_promotion.size) - on_weeks
+    on_weeks = tally("product_weeks_on_promotion")
+    off_weeks = tally("product_weeks") - on_weeks
     on_rate = tally("rows_on_promotion") / on_weeks if on_weeks else np.nan
     off_rate = (rows - tally("rows_on_promotion")) / off_weeks if off_weeks else np.nan
     metrics = {
